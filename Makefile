@@ -27,7 +27,7 @@ CFLAGS ?=
 CPPFLAGS ?=
 LDFLAGS ?=
 
-PKGS = zlib liblz4 libzstd
+PKGS = zlib liblz4 libzstd yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(SAN) -MMD -MP $(CFLAGS)

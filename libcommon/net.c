@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -131,6 +132,7 @@ int
 net_listen_unix(const char *path, int backlog, struct err *e)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -141,7 +143,9 @@ net_listen_unix(const char *path, int backlog, struct err *e)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_sys(e, EXIT_OSERR, "unable to create socket");
-	unlink(path);
+	/* Replace a stale socket, but never a file that is not one. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(fd, backlog) < 0) {
 		err_sys(e, EXIT_OSERR, "unable to listen on '%s'", path);

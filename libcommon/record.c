@@ -276,10 +276,9 @@ rec_header_next(struct breader *r, struct rec_header *out, struct err *e)
 }
 
 int
-rec_batch_validate(const struct rec_batch *b, unsigned flags,
-    size_t max_decompressed, struct err *e)
+rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
+    unsigned flags, struct err *e)
 {
-	struct rec_iter it;
 	struct rec_record rec;
 	uint32_t crc;
 	int r;
@@ -301,18 +300,30 @@ rec_batch_validate(const struct rec_batch *b, unsigned flags,
 			    "%" PRId32 " records", b->last_offset_delta,
 			    b->record_count);
 	}
-	rec_iter_init(&it, max_decompressed);
-	r = rec_iter_reset(&it, b, e);
-	while (r == 0 && (r = rec_iter_next(&it, &rec, e)) > 0) {
+	r = rec_iter_reset(it, b, e);
+	while (r == 0 && (r = rec_iter_next(it, &rec, e)) > 0) {
 		if ((flags & REC_VALIDATE_PRODUCE) &&
-		    rec.offset - b->base_offset != it.index - 1) {
-			r = iter_fail(&it, e, "offset deltas are not consecutive");
-			break;
-		}
+		    rec.offset - b->base_offset != it->index - 1)
+			return iter_fail(it, e, "offset deltas are not consecutive");
+		if ((flags & REC_VALIDATE_KEYS) && rec.key.len < 0)
+			return iter_fail(it, e,
+			    "a compacted topic needs a key on every record");
 		r = 0;
 	}
-	rec_iter_release(&it);
 	return r < 0 ? -1 : 0;
+}
+
+int
+rec_batch_validate(const struct rec_batch *b, unsigned flags,
+    size_t max_decompressed, struct err *e)
+{
+	struct rec_iter it;
+	int r;
+
+	rec_iter_init(&it, max_decompressed);
+	r = rec_batch_validate_iter(&it, b, flags, e);
+	rec_iter_release(&it);
+	return r;
 }
 
 void

@@ -119,6 +119,8 @@ int rec_batch_parse(const void *data, size_t len, struct rec_batch *out,
 uint32_t rec_batch_crc_compute(const uint8_t *batch, size_t size);
 bool rec_batch_crc_ok(const struct rec_batch *b);
 
+struct rec_iter;
+
 enum rec_validate_flags {
 	/*
 	 * A batch from a producer: at least one record, offset deltas exactly
@@ -126,7 +128,9 @@ enum rec_validate_flags {
 	 * Without it the rules are the log's, which compaction loosens:
 	 * deltas strictly increasing and at most last_offset_delta.
 	 */
-	REC_VALIDATE_PRODUCE = 1 << 0
+	REC_VALIDATE_PRODUCE = 1 << 0,
+	/* Every record must have a non-null key (compacted topics). */
+	REC_VALIDATE_KEYS = 1 << 1
 };
 
 /*
@@ -137,6 +141,12 @@ enum rec_validate_flags {
  */
 int rec_batch_validate(const struct rec_batch *b, unsigned flags,
     size_t max_decompressed, struct err *e);
+/*
+ * The same, reusing the caller's iterator (and its decompression buffer
+ * and limit), so a broker validating many batches allocates once.
+ */
+int rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
+    unsigned flags, struct err *e);
 
 /* Rewrite fields outside the CRC in place. */
 void rec_batch_set_base_offset(uint8_t *batch, int64_t base_offset);
