@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logd: the klog broker. Owns one data directory of partition logs and
+ * speaks the Kafka protocol to clients. This file holds main(): options,
+ * configuration, signals, and the hand-over to the event loop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logd.h"
+#include "opt.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_reload;
+
+static const char usage_text[] =
+    "usage: logd [-hnqVv] [-c file] [-d dir] [-l host:port] [-a host:port]\n"
+    "            [-i id] [-o key=value] [--addr-file path] [--ready-fd n]\n"
+    "            [--log-timestamps]\n"
+    "       logd ctl [-d dir] command\n";
+
+static void
+usage(FILE *f)
+{
+	fputs(usage_text, f);
+	if (f == stdout)
+		fputs("\n"
+		    "  -c, --config FILE      YAML file of broker settings\n"
+		    "  -d, --data-dir DIR     data directory (data.dir)\n"
+		    "  -l, --listen ADDR      address to listen on (default 127.0.0.1:9092)\n"
+		    "  -a, --advertise ADDR   address clients are told to use\n"
+		    "  -i, --broker-id ID     broker id (broker.id, default 0)\n"
+		    "  -o, --set KEY=VALUE    any setting, e.g. -o log.retention.hours=24\n"
+		    "  -n, --check            check the configuration and exit\n"
+		    "      --addr-file PATH   write the bound address to PATH\n"
+		    "      --ready-fd N       write a newline to fd N once listening\n"
+		    "      --log-timestamps   prefix log lines with UTC timestamps\n"
+		    "  -q, --quiet            log warnings and errors only\n"
+		    "  -v, --verbose          log debug messages\n"
+		    "  -V, --version          print the version and supported APIs\n"
+		    "  -h, --help             print this help\n"
+		    "\n"
+		    "commands for logd ctl: status, topics, flush, retention\n"
+		    "see logd(8) for every setting\n", f);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_reload = 1;
+	else
+		got_stop = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+print_version(void)
+{
+	printf("logd %s (klog)\n", KLOG_VERSION);
+	printf("record format: RecordBatch v2; codecs: none gzip snappy lz4 zstd\n");
+	printf("Kafka APIs:\n");
+	logd_api_versions_print();
+}
+
+static int
+bad_usage(const char *msg)
+{
+	fprintf(stderr, "%s: %s\n", prog_name(), msg);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static int
+logd_run(struct logd_opts *o)
+{
+	struct logd ld;
+	struct err e = { 0 };
+	int rc = EXIT_OK;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.listen_fd = ld.ctl_fd = ld.epfd = -1;
+	logd_config_init(&ld.cfg);
+	if (logd_config_load(&ld.cfg, o, &e) < 0) {
+		log_warnx("%s", e.msg);
+		rc = e.code == EXIT_USAGE ? EXIT_USAGE : EXIT_CONFIG;
+		goto out;
+	}
+	if (o->check_only) {
+		printf("configuration OK\n");
+		goto out;
+	}
+	log_init(o->verbosity, true, o->log_timestamps);
+	install_signals();
+	if (topics_load(&ld, &e) < 0) {
+		log_warnx("%s", e.msg);
+		rc = e.code ? e.code : EXIT_SOFTWARE;
+		goto out;
+	}
+	if (logd_serve(&ld, o, &got_stop, &got_reload, &e) < 0) {
+		log_warnx("%s", e.msg);
+		rc = e.code ? e.code : EXIT_SOFTWARE;
+		topics_close(&ld, false);
+		goto out;
+	}
+	topics_close(&ld, true);
+	log_info("stopped");
+out:
+	logd_config_release(&ld.cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "advertise", required_argument, NULL, 'a' },
+		{ "addr-file", required_argument, NULL, 'A' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "broker-id", required_argument, NULL, 'i' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "log-timestamps", no_argument, NULL, 'T' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "set", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct logd_opts o;
+	struct err e = { 0 };
+	uint64_t n;
+	int ch, rc;
+
+	prog_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
+	memset(&o, 0, sizeof(o));
+	o.ready_fd = -1;
+	o.verbosity = LOG_LEVEL_INFO;
+	o.overrides = xcalloc((size_t)argc, sizeof(*o.overrides));
+	while ((ch = getopt_long(argc, argv, "a:c:d:hi:l:no:qVv", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a': o.advertise = optarg; break;
+		case 'A': o.addr_file = optarg; break;
+		case 'c': o.config_path = optarg; break;
+		case 'd': o.data_dir = optarg; break;
+		case 'h': usage(stdout); free(o.overrides); return EXIT_OK;
+		case 'i': o.broker_id = optarg; break;
+		case 'l': o.listen = optarg; break;
+		case 'n': o.check_only = true; break;
+		case 'o': o.overrides[o.noverrides++] = optarg; break;
+		case 'q': o.verbosity = LOG_LEVEL_WARN; break;
+		case 'R':
+			if (opt_parse_u64("--ready-fd", optarg, 0, 1 << 20, &n,
+			    &e) < 0) {
+				free(o.overrides);
+				return bad_usage(e.msg);
+			}
+			o.ready_fd = (int)n;
+			break;
+		case 'T': o.log_timestamps = true; break;
+		case 'V': print_version(); free(o.overrides); return EXIT_OK;
+		case 'v': o.verbosity = LOG_LEVEL_DEBUG; break;
+		default:
+			free(o.overrides);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		free(o.overrides);
+		return bad_usage("unexpected argument; see logd -h");
+	}
+	log_init(o.verbosity, false, false);
+	rc = logd_run(&o);
+	free(o.overrides);
+	return rc;
+}

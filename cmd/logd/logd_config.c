@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logd configuration: built-in defaults, then the YAML file (a flat
+ * mapping of Kafka-style broker keys), then each `-o key=value`, then the
+ * dedicated flags (--data-dir, --listen, ...). Unknown keys and bad values
+ * are errors naming file:line:col or the flag.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "logd.h"
+#include "opt.h"
+#include "ytree.h"
+#include "banned.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+void
+logd_config_init(struct logd_config *cfg)
+{
+	struct err e;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->broker_id = 0;
+	net_addr_parse("127.0.0.1:9092", 0, &cfg->listen, &e);
+	cfg->num_partitions = 1;
+	cfg->default_replication_factor = 1;
+	cfg->auto_create_topics = true;
+	cfg->delete_topic_enable = true;
+	cfg->retention_check_interval_ms = 300000;
+	cfg->socket_request_max_bytes = 104857600;
+	cfg->connections_max_idle_ms = 600000;
+	cfg->max_connections = 10000;
+	cfg->shutdown_timeout_ms = 30000;
+	cfg->max_conn_output_bytes = 64 << 20;
+	tconf_init(&cfg->topic_defaults);
+}
+
+void
+logd_config_release(struct logd_config *cfg)
+{
+	tconf_release(&cfg->topic_defaults);
+}
+
+static int
+parse_bool(const char *key, const char *v, bool *out, struct err *e)
+{
+	if (strcmp(v, "true") == 0)
+		*out = true;
+	else if (strcmp(v, "false") == 0)
+		*out = false;
+	else
+		return err_set(e, EXIT_CONFIG, "%s: expected true or false, got '%s'",
+		    key, v);
+	return 0;
+}
+
+static int
+parse_num(const char *key, const char *v, int64_t min, int64_t max,
+    int64_t *out, struct err *e)
+{
+	if (opt_parse_i64(key, v, min, max, out, e) < 0) {
+		e->code = EXIT_CONFIG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Kafka's hours/minutes spellings of retention and roll times, turned into
+ * the ms key. The ms key wins when both are given, as in Kafka, so the
+ * coarse ones only fill an unset value.
+ */
+static int
+set_coarse_time(struct logd_config *cfg, const char *key, const char *v,
+    const char *ms_key, int64_t unit_ms, struct err *e)
+{
+	const struct tconf_def *d = tconf_find(ms_key, true);
+	char ms[32];
+	int64_t n;
+
+	if (parse_num(key, v, -1, INT64_MAX / unit_ms, &n, e) < 0)
+		return -1;
+	if (cfg->topic_defaults.values[d->id] != NULL)
+		return 0;
+	snprintf(ms, sizeof(ms), "%" PRId64, n < 0 ? -1 : n * unit_ms);
+	return tconf_set(&cfg->topic_defaults, d->name, ms, e);
+}
+
+/* Apply one setting; the error says `key: why` (callers add where). */
+static int
+config_set(struct logd_config *cfg, const char *key, const char *v,
+    struct err *e)
+{
+	const struct tconf_def *d;
+	int64_t n;
+
+	if (strcmp(key, "broker.id") == 0) {
+		if (parse_num(key, v, 0, INT32_MAX, &n, e) < 0)
+			return -1;
+		cfg->broker_id = (int32_t)n;
+	} else if (strcmp(key, "data.dir") == 0 || strcmp(key, "log.dirs") == 0) {
+		if (*v == '\0' || strlen(v) >= sizeof(cfg->data_dir) - 64)
+			return err_set(e, EXIT_CONFIG, "%s: bad path '%s'", key, v);
+		if (strchr(v, ',') != NULL)
+			return err_set(e, EXIT_CONFIG,
+			    "%s: one data directory per logd, got '%s'", key, v);
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", v);
+	} else if (strcmp(key, "listen") == 0) {
+		if (net_addr_parse(v, 0, &cfg->listen, e) < 0)
+			return err_wrap(e, "%s", key);
+	} else if (strcmp(key, "advertise") == 0) {
+		if (net_addr_parse(v, 0, &cfg->advertise, e) < 0)
+			return err_wrap(e, "%s", key);
+		cfg->advertise_set = true;
+	} else if (strcmp(key, "cluster.id") == 0) {
+		if (*v == '\0' || strlen(v) >= sizeof(cfg->cluster_id))
+			return err_set(e, EXIT_CONFIG, "%s: bad cluster id '%s'",
+			    key, v);
+		snprintf(cfg->cluster_id, sizeof(cfg->cluster_id), "%s", v);
+	} else if (strcmp(key, "num.partitions") == 0) {
+		if (parse_num(key, v, 1, 1000000, &n, e) < 0)
+			return -1;
+		cfg->num_partitions = (int32_t)n;
+	} else if (strcmp(key, "default.replication.factor") == 0) {
+		if (parse_num(key, v, 1, INT16_MAX, &n, e) < 0)
+			return -1;
+		cfg->default_replication_factor = (int32_t)n;
+	} else if (strcmp(key, "auto.create.topics.enable") == 0) {
+		return parse_bool(key, v, &cfg->auto_create_topics, e);
+	} else if (strcmp(key, "delete.topic.enable") == 0) {
+		return parse_bool(key, v, &cfg->delete_topic_enable, e);
+	} else if (strcmp(key, "log.retention.check.interval.ms") == 0) {
+		return parse_num(key, v, 1, INT64_MAX,
+		    &cfg->retention_check_interval_ms, e);
+	} else if (strcmp(key, "socket.request.max.bytes") == 0) {
+		return parse_num(key, v, 1024, INT32_MAX,
+		    &cfg->socket_request_max_bytes, e);
+	} else if (strcmp(key, "connections.max.idle.ms") == 0) {
+		return parse_num(key, v, 1, INT64_MAX,
+		    &cfg->connections_max_idle_ms, e);
+	} else if (strcmp(key, "max.connections") == 0) {
+		return parse_num(key, v, 1, INT32_MAX, &cfg->max_connections, e);
+	} else if (strcmp(key, "shutdown.timeout.ms") == 0) {
+		return parse_num(key, v, 0, INT64_MAX, &cfg->shutdown_timeout_ms,
+		    e);
+	} else if (strcmp(key, "log.retention.hours") == 0) {
+		return set_coarse_time(cfg, key, v, "log.retention.ms", 3600000, e);
+	} else if (strcmp(key, "log.retention.minutes") == 0) {
+		return set_coarse_time(cfg, key, v, "log.retention.ms", 60000, e);
+	} else if (strcmp(key, "log.roll.hours") == 0) {
+		return set_coarse_time(cfg, key, v, "log.roll.ms", 3600000, e);
+	} else if ((d = tconf_find(key, true)) != NULL) {
+		return tconf_set(&cfg->topic_defaults, d->name, v, e);
+	} else {
+		return err_set(e, EXIT_CONFIG, "unknown setting '%s'", key);
+	}
+	return 0;
+}
+
+static int
+load_file(struct logd_config *cfg, const char *path, struct err *e)
+{
+	struct ytree_doc *doc;
+	const struct ytree_node *root;
+	size_t i;
+	int rc = 0;
+
+	if (ytree_load_file(path, CONFIG_MAX_BYTES, &doc, e) < 0) {
+		if (e->code == EXIT_NOINPUT)
+			e->code = EXIT_CONFIG;
+		return -1;
+	}
+	root = doc->root;
+	if (root != NULL && root->kind != YTREE_NODE_MAPPING)
+		rc = ytree_error(doc, root, e,
+		    "expected a mapping of settings (key: value)");
+	for (i = 0; rc == 0 && root != NULL && i < root->count; i++) {
+		const struct ytree_node *k = root->keys[i], *v = root->items[i];
+
+		if (v->kind != YTREE_NODE_SCALAR) {
+			rc = ytree_error(doc, v, e, "%s: expected a single value",
+			    k->scalar);
+			break;
+		}
+		if (config_set(cfg, k->scalar, v->scalar, e) < 0) {
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			rc = ytree_error(doc, v, e, "%s", msg);
+		}
+	}
+	ytree_doc_free(doc);
+	return rc;
+}
+
+/* Advertise what clients can connect to: never a wildcard address. */
+static void
+default_advertise(struct logd_config *cfg)
+{
+	if (cfg->advertise_set)
+		return;
+	cfg->advertise = cfg->listen;
+	if (strcmp(cfg->listen.host, "0.0.0.0") == 0 ||
+	    strcmp(cfg->listen.host, "::") == 0) {
+		char host[NET_HOST_MAX];
+
+		if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			snprintf(cfg->advertise.host, sizeof(cfg->advertise.host),
+			    "%s", host);
+		}
+	}
+}
+
+int
+logd_config_load(struct logd_config *cfg, const struct logd_opts *o,
+    struct err *e)
+{
+	size_t i;
+
+	if (o->config_path != NULL && load_file(cfg, o->config_path, e) < 0)
+		return -1;
+	for (i = 0; i < o->noverrides; i++) {
+		const char *kv = o->overrides[i], *eq = strchr(kv, '=');
+		char key[128];
+
+		if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+			return err_set(e, EXIT_USAGE,
+			    "-o: expected key=value, got '%s'", kv);
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		if (config_set(cfg, key, eq + 1, e) < 0)
+			return err_wrap(e, "-o");
+	}
+	if (o->data_dir != NULL && config_set(cfg, "data.dir", o->data_dir, e) < 0)
+		return err_wrap(e, "--data-dir");
+	if (o->listen != NULL && config_set(cfg, "listen", o->listen, e) < 0)
+		return err_wrap(e, "--listen");
+	if (o->advertise != NULL &&
+	    config_set(cfg, "advertise", o->advertise, e) < 0)
+		return err_wrap(e, "--advertise");
+	if (o->broker_id != NULL &&
+	    config_set(cfg, "broker.id", o->broker_id, e) < 0)
+		return err_wrap(e, "--broker-id");
+	if (cfg->data_dir[0] == '\0')
+		return err_set(e, EXIT_CONFIG,
+		    "no data directory: set data.dir in the config or --data-dir");
+	if (cfg->default_replication_factor != 1)
+		return err_set(e, EXIT_CONFIG,
+		    "default.replication.factor: %" PRId32 " needs a cluster; a "
+		    "single logd holds one replica", cfg->default_replication_factor);
+	default_advertise(cfg);
+	return 0;
+}

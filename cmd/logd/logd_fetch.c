@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fetch (v4-11): whole batches below the high watermark, sent with
+ * sendfile straight from the segment files. A fetch that finds fewer than
+ * min_bytes parks until data arrives or max_wait_ms passes (the event
+ * loop re-runs it). The first partition with data always gets at least
+ * one whole batch, even past the size limits, so consumers never stall
+ * on a large batch (KIP-74).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "logd.h"
+#include "plog.h"
+#include "banned.h"
+
+struct fetch_part {
+	struct proto_str topic;
+	int32_t index;
+	int32_t leader_epoch;
+	int64_t offset;
+	int32_t max_bytes;
+	/* results */
+	struct partition *p;
+	int16_t error;
+	struct plog_slice slice;
+};
+
+static int16_t
+check_epoch(const struct partition *p, int32_t epoch)
+{
+	if (epoch < 0 || epoch == p->leader_epoch)
+		return KERR_NONE;
+	return epoch < p->leader_epoch ? KERR_FENCED_LEADER_EPOCH :
+	    KERR_UNKNOWN_LEADER_EPOCH;
+}
+
+/* Find the data for one partition within `budget` response bytes. */
+static void
+read_partition(struct req *q, struct fetch_part *f, size_t budget,
+    bool first_data)
+{
+	struct err e = { 0 };
+	size_t limit;
+	int rc;
+
+	memset(&f->slice, 0, sizeof(f->slice));
+	f->slice.fd = -1;
+	f->p = partition_find(q->ld, f->topic, f->index);
+	if (f->p == NULL) {
+		f->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	f->error = check_epoch(f->p, f->leader_epoch);
+	if (f->error != KERR_NONE)
+		return;
+	if (f->offset < plog_start_offset(f->p->log) ||
+	    f->offset > f->p->high_watermark) {
+		f->error = KERR_OFFSET_OUT_OF_RANGE;
+		return;
+	}
+	if (f->max_bytes <= 0)
+		return;
+	limit = (size_t)f->max_bytes < budget ? (size_t)f->max_bytes : budget;
+	/* With limit 0 plog_read still returns one batch; skip unless first. */
+	if (limit == 0 && !first_data)
+		return;
+	rc = plog_read(f->p->log, f->offset, limit, f->p->high_watermark,
+	    &f->slice, &e);
+	if (rc == PLOG_OUT_OF_RANGE) {
+		f->error = KERR_OFFSET_OUT_OF_RANGE;
+		memset(&f->slice, 0, sizeof(f->slice));
+	} else if (rc < 0) {
+		log_warnx("fetch read failed: topic=%s partition=%" PRId32
+		    " offset=%" PRId64 ": %s", f->p->topic->name, f->index,
+		    f->offset, e.msg);
+		f->error = KERR_KAFKA_STORAGE_ERROR;
+		memset(&f->slice, 0, sizeof(f->slice));
+	}
+}
+
+static struct fetch_part *
+parse_fetch(struct req *q, int32_t *min_bytes, int32_t *max_wait,
+    int32_t *max_bytes, int32_t *nparts_out, int32_t *ntopics_out)
+{
+	struct breader *r = &q->body;
+	int16_t v = q->hdr.api_version;
+	struct fetch_part *parts = NULL;
+	int32_t ntopics, i, n = 0, cap = 0;
+
+	(void)br_i32(r);			/* replica_id */
+	*max_wait = br_i32(r);
+	*min_bytes = br_i32(r);
+	*max_bytes = br_i32(r);
+	(void)br_i8(r);				/* isolation_level */
+	if (v >= 7) {
+		(void)br_i32(r);		/* session_id */
+		(void)br_i32(r);		/* session_epoch */
+	}
+	ntopics = proto_read_array_len(r, false, 6);
+	for (i = 0; i < ntopics && br_ok(r); i++) {
+		struct proto_str topic = proto_read_str(r, false);
+		int32_t np = proto_read_array_len(r, false, 16), j;
+
+		for (j = 0; j < np && br_ok(r); j++) {
+			struct fetch_part *f;
+
+			if (n == cap) {
+				struct fetch_part *grown;
+
+				cap = cap ? cap * 2 : 16;
+				grown = realloc(parts, (size_t)cap * sizeof(*parts));
+				if (grown == NULL) {
+					free(parts);
+					return NULL;
+				}
+				parts = grown;
+			}
+			f = &parts[n++];
+			memset(f, 0, sizeof(*f));
+			f->topic = topic;
+			f->index = br_i32(r);
+			f->leader_epoch = v >= 9 ? br_i32(r) : -1;
+			f->offset = br_i64(r);
+			if (v >= 5)
+				(void)br_i64(r);	/* log_start_offset */
+			f->max_bytes = br_i32(r);
+		}
+	}
+	/* forgotten_topics_data and rack_id: no fetch sessions here. */
+	if (!br_ok(r)) {
+		free(parts);
+		return NULL;
+	}
+	*nparts_out = n;
+	*ntopics_out = ntopics;
+	if (parts == NULL)
+		parts = calloc(1, sizeof(*parts));
+	return parts;
+}
+
+static void
+put_response(struct req *q, struct fetch_part *parts, int32_t n)
+{
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version;
+	int32_t i, ntopics = 0;
+
+	buf_put_i32(b, 0);			/* throttle_time_ms */
+	if (v >= 7) {
+		buf_put_i16(b, KERR_NONE);
+		buf_put_i32(b, 0);		/* session_id */
+	}
+	/* Consecutive partitions of one topic form one topic entry. */
+	for (i = 0; i < n; i++)
+		if (i == 0 || parts[i].topic.p != parts[i - 1].topic.p)
+			ntopics++;
+	buf_put_i32(b, ntopics);
+	for (i = 0; i < n; i++) {
+		struct fetch_part *f = &parts[i];
+		int32_t j, count = 0;
+
+		if (i > 0 && f->topic.p == parts[i - 1].topic.p)
+			continue;
+		for (j = i; j < n && parts[j].topic.p == f->topic.p; j++)
+			count++;
+		proto_put_str(b, f->topic.p, (size_t)f->topic.len);
+		buf_put_i32(b, count);
+		for (j = i; j < i + count; j++) {
+			struct fetch_part *g = &parts[j];
+			int64_t hw = g->p ? g->p->high_watermark : -1;
+			int64_t lso = g->p ? plog_start_offset(g->p->log) : -1;
+
+			buf_put_i32(b, g->index);
+			buf_put_i16(b, g->error);
+			buf_put_i64(b, hw);
+			buf_put_i64(b, hw);	/* last_stable_offset */
+			if (v >= 5)
+				buf_put_i64(b, lso);
+			buf_put_i32(b, -1);	/* aborted_transactions: null */
+			if (v >= 11)
+				buf_put_i32(b, -1);	/* preferred_read_replica */
+			buf_put_i32(b, (int32_t)g->slice.length);
+			if (g->slice.length > 0 &&
+			    resp_add_file(q->resp, g->slice.fd,
+			    (off_t)g->slice.position, g->slice.length) < 0)
+				q->out->failed = true;
+		}
+	}
+}
+
+enum handle_result
+handle_fetch(struct req *q)
+{
+	struct fetch_part *parts;
+	int32_t min_bytes, max_wait, max_bytes, n, ntopics, i;
+	size_t total = 0, budget;
+	bool any_error = false;
+
+	parts = parse_fetch(q, &min_bytes, &max_wait, &max_bytes, &n, &ntopics);
+	if (parts == NULL)
+		return HANDLE_CLOSE;
+	budget = max_bytes > 0 ? (size_t)max_bytes : 0;
+	for (i = 0; i < n; i++) {
+		struct fetch_part *f = &parts[i];
+
+		read_partition(q, f, budget > total ? budget - total : 0,
+		    total == 0);
+		total += f->slice.length;
+		if (f->error != KERR_NONE)
+			any_error = true;
+	}
+	if (!q->final && !any_error && max_wait > 0 &&
+	    (int64_t)total < (int64_t)min_bytes && q->waited_ms < max_wait) {
+		if (q->waited_ms == 0)
+			q->c->park_deadline_ms = q->now_ms + max_wait;
+		free(parts);
+		return HANDLE_PARK;
+	}
+	put_response(q, parts, n);
+	free(parts);
+	return HANDLE_DONE;
+}

@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The topic registry: topics sorted by name, each with its partitions'
+ * logs, and its persistence in the data directory. A topic is the file
+ * topics.d/<name>.conf ("partitions=N" then its config overrides) plus
+ * Kafka's partition directories <name>-<n>/. Deletion renames the file to
+ * <name>.conf.deleted before removing any data, so a crash mid-way is
+ * finished at the next start instead of leaving half a topic.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logd.h"
+#include "opt.h"
+#include "plog.h"
+#include "util.h"
+#include "banned.h"
+
+#define TOPICS_DIR "topics.d"
+#define TOPIC_NAME_MAX 249
+#define TOPIC_FILE_MAX (64 * 1024)
+
+int
+topic_name_check(const char *name, size_t len, const char **why)
+{
+	size_t i;
+
+	if (len == 0) {
+		*why = "topic name is empty";
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (len > TOPIC_NAME_MAX) {
+		*why = "topic name is longer than 249 characters";
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.')) {
+		*why = "topic name cannot be '.' or '..'";
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+			*why = "topic names use only ASCII letters, digits, '.', "
+			    "'_' and '-'";
+			return KERR_INVALID_TOPIC_EXCEPTION;
+		}
+	}
+	*why = NULL;
+	return KERR_NONE;
+}
+
+static int
+topic_cmp(const char *name, size_t len, const struct topic *t)
+{
+	size_t tl = strlen(t->name);
+	int c = memcmp(name, t->name, len < tl ? len : tl);
+
+	if (c != 0)
+		return c;
+	return len < tl ? -1 : len > tl;
+}
+
+/* Index of `name`, or of where it would go (with *found false). */
+static size_t
+topic_index(const struct logd *ld, const char *name, size_t len, bool *found)
+{
+	size_t lo = 0, hi = ld->ntopics;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = topic_cmp(name, len, ld->topics[mid]);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*found = false;
+	return lo;
+}
+
+struct topic *
+topic_find(struct logd *ld, const char *name, size_t len)
+{
+	bool found;
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	i = topic_index(ld, name, len, &found);
+	return found ? ld->topics[i] : NULL;
+}
+
+struct partition *
+partition_find(struct logd *ld, struct proto_str topic, int32_t id)
+{
+	struct topic *t;
+
+	if (topic.len < 0)
+		return NULL;
+	t = topic_find(ld, topic.p, (size_t)topic.len);
+	if (t == NULL || id < 0 || id >= t->npartitions)
+		return NULL;
+	return t->parts[id];
+}
+
+/* The log settings a partition gets from its topic and broker configs. */
+static void
+plog_config_for(const struct logd *ld, const struct topic *t,
+    struct plog_config *pc)
+{
+	const struct tconf *tc = &t->conf, *bd = &ld->cfg.topic_defaults;
+
+	plog_config_init(pc);
+	pc->segment_bytes = tconf_i64(tc, bd, TCONF_SEGMENT_BYTES);
+	pc->segment_ms = tconf_i64(tc, bd, TCONF_SEGMENT_MS);
+	pc->index_interval_bytes = tconf_i64(tc, bd, TCONF_INDEX_INTERVAL_BYTES);
+	pc->index_max_bytes = tconf_i64(tc, bd, TCONF_SEGMENT_INDEX_BYTES);
+	pc->retention_ms = tconf_i64(tc, bd, TCONF_RETENTION_MS);
+	pc->retention_bytes = tconf_i64(tc, bd, TCONF_RETENTION_BYTES);
+	pc->flush_messages = tconf_i64(tc, bd, TCONF_FLUSH_MESSAGES);
+	pc->flush_ms = tconf_i64(tc, bd, TCONF_FLUSH_MS);
+	/* Recovery must accept any batch produce accepted, even after a
+	 * later config change lowered the limit. */
+	pc->max_batch_bytes = INT32_MAX;
+}
+
+void
+partition_apply_config(struct logd *ld, struct partition *p)
+{
+	struct plog_config pc;
+	struct err e = { 0 };
+
+	plog_config_for(ld, p->topic, &pc);
+	if (plog_set_config(p->log, &pc, &e) < 0)
+		log_warnx("topic=%s partition=%" PRId32 ": %s", p->topic->name,
+		    p->id, e.msg);
+}
+
+static int
+partition_path(const struct logd *ld, const char *topic, int32_t id,
+    char *dst, size_t size, struct err *e)
+{
+	if ((size_t)snprintf(dst, size, "%s/%s-%" PRId32, ld->cfg.data_dir,
+	    topic, id) >= size)
+		return err_set(e, EXIT_CONFIG, "partition path too long for "
+		    "topic '%s'", topic);
+	return 0;
+}
+
+static int
+partition_open(struct logd *ld, struct topic *t, int32_t id, bool clean,
+    struct err *e)
+{
+	struct plog_config pc;
+	struct plog_report rep;
+	struct partition *p;
+	char path[PATH_MAX];
+	int64_t recovery = 0, start = 0;
+	int i;
+
+	if (partition_path(ld, t->name, id, path, sizeof(path), e) < 0)
+		return -1;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	p->topic = t;
+	p->id = id;
+	plog_config_for(ld, t, &pc);
+	ckpt_lookup(ld, t->name, id, &recovery, &start);
+	memset(&rep, 0, sizeof(rep));
+	if (plog_open(path, &pc, recovery, start, clean ? PLOG_OPEN_CLEAN : 0,
+	    &rep, &p->log, e) < 0) {
+		free(p);
+		return -1;
+	}
+	for (i = 0; i < rep.ntruncations && i < PLOG_REPORT_MAX; i++)
+		log_warnx("recovery cut %" PRIu64 " bytes at position %" PRIu64
+		    " of '%s': %s", rep.truncations[i].bytes_cut,
+		    rep.truncations[i].position, rep.truncations[i].path,
+		    rep.truncations[i].reason);
+	if (rep.segments_deleted > 0 || rep.indexes_rebuilt > 0)
+		log_warnx("recovered topic=%s partition=%" PRId32 ": %d segments "
+		    "validated, %d indexes rebuilt, %d segments deleted",
+		    t->name, id, rep.segments_recovered, rep.indexes_rebuilt,
+		    rep.segments_deleted);
+	/* One replica: everything on disk is committed. */
+	p->high_watermark = plog_end_offset(p->log);
+	p->leader_epoch = 0;
+	t->parts[id] = p;
+	return 0;
+}
+
+static void
+partition_close(struct partition *p, bool flush)
+{
+	struct err e = { 0 };
+
+	if (p == NULL)
+		return;
+	if (flush && plog_flush(p->log, &e) < 0)
+		log_warnx("flushing topic=%s partition=%" PRId32 ": %s",
+		    p->topic->name, p->id, e.msg);
+	if (plog_close(p->log, &e) < 0)
+		log_warnx("closing topic=%s partition=%" PRId32 ": %s",
+		    p->topic->name, p->id, e.msg);
+	free(p);
+}
+
+static void
+topic_free(struct topic *t, bool flush)
+{
+	int32_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->npartitions; i++)
+		partition_close(t->parts[i], flush);
+	free(t->parts);
+	tconf_release(&t->conf);
+	free(t->name);
+	free(t);
+}
+
+static int
+topic_file_path(const struct logd *ld, const char *name, const char *suffix,
+    char *dst, size_t size, struct err *e)
+{
+	if ((size_t)snprintf(dst, size, "%s/%s/%s.conf%s", ld->cfg.data_dir,
+	    TOPICS_DIR, name, suffix) >= size)
+		return err_set(e, EXIT_CONFIG, "topic path too long for '%s'",
+		    name);
+	return 0;
+}
+
+static int
+topic_save(const struct logd *ld, const struct topic *t, struct err *e)
+{
+	char path[PATH_MAX], *conf;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (topic_file_path(ld, t->name, "", path, sizeof(path), e) < 0)
+		return -1;
+	conf = tconf_format(&t->conf);
+	if (conf == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	buf_printf(&b, "partitions=%" PRId32 "\n%s", t->npartitions, conf);
+	free(conf);
+	rc = b.failed ? err_set(e, EXIT_OSERR, "out of memory") :
+	    file_write_atomic(path, b.data, b.len, e);
+	buf_release(&b);
+	return rc;
+}
+
+static int
+topic_insert(struct logd *ld, struct topic *t, struct err *e)
+{
+	bool found;
+	size_t i = topic_index(ld, t->name, strlen(t->name), &found);
+
+	if (found)
+		return err_set(e, EXIT_SOFTWARE, "topic '%s' exists", t->name);
+	if (ld->ntopics == ld->topics_cap) {
+		size_t cap = ld->topics_cap ? ld->topics_cap * 2 : 16;
+		struct topic **grown = realloc(ld->topics, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return err_set(e, EXIT_OSERR, "out of memory");
+		ld->topics = grown;
+		ld->topics_cap = cap;
+	}
+	memmove(ld->topics + i + 1, ld->topics + i,
+	    (ld->ntopics - i) * sizeof(*ld->topics));
+	ld->topics[i] = t;
+	ld->ntopics++;
+	return 0;
+}
+
+static struct topic *
+topic_alloc(const char *name, int32_t partitions, const struct tconf *conf)
+{
+	struct topic *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->name = strdup(name);
+	t->parts = calloc((size_t)partitions, sizeof(*t->parts));
+	if (t->name == NULL || t->parts == NULL ||
+	    (conf != NULL ? tconf_copy(&t->conf, conf) :
+	    (tconf_init(&t->conf), 0)) < 0) {
+		free(t->name);
+		free(t->parts);
+		free(t);
+		return NULL;
+	}
+	t->npartitions = partitions;
+	t->internal = name[0] == '_' && name[1] == '_';
+	return t;
+}
+
+/* Open partitions 0..n-1 of a topic being loaded or created. */
+static int
+topic_open_partitions(struct logd *ld, struct topic *t, bool clean,
+    struct err *e)
+{
+	int32_t i;
+
+	for (i = 0; i < t->npartitions; i++)
+		if (partition_open(ld, t, i, clean, e) < 0)
+			return err_wrap(e, "topic '%s' partition %" PRId32,
+			    t->name, i);
+	return 0;
+}
+
+int
+topic_create(struct logd *ld, const char *name, int32_t partitions,
+    const struct tconf *conf, struct topic **out, struct err *e)
+{
+	struct topic *t = topic_alloc(name, partitions, conf);
+
+	if (t == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	if (topic_save(ld, t, e) < 0 ||
+	    topic_open_partitions(ld, t, false, e) < 0 ||
+	    topic_insert(ld, t, e) < 0) {
+		char path[PATH_MAX];
+
+		if (topic_file_path(ld, name, "", path, sizeof(path), NULL) == 0)
+			unlink(path);
+		topic_free(t, false);
+		return -1;
+	}
+	if (out != NULL)
+		*out = t;
+	return 0;
+}
+
+int
+topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
+    struct err *e)
+{
+	struct partition **grown;
+	int32_t old = t->npartitions, i;
+
+	grown = realloc(t->parts, (size_t)total * sizeof(*grown));
+	if (grown == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	t->parts = grown;
+	for (i = old; i < total; i++)
+		t->parts[i] = NULL;
+	t->npartitions = total;
+	for (i = old; i < total; i++)
+		if (partition_open(ld, t, i, false, e) < 0)
+			break;
+	if (i < total || topic_save(ld, t, e) < 0) {
+		int32_t j;
+
+		for (j = old; j < total; j++) {
+			partition_close(t->parts[j], false);
+			t->parts[j] = NULL;
+		}
+		t->npartitions = old;
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a partition directory and the files in it (no subdirectories). */
+static int
+remove_dir(const char *path, struct err *e)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char file[PATH_MAX];
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 :
+		    err_sys(e, EXIT_IOERR, "unable to open '%s'", path);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(file, sizeof(file), "%s/%s", path,
+		    de->d_name) >= sizeof(file) || unlink(file) < 0) {
+			err_sys(e, EXIT_IOERR, "unable to remove '%s/%s'", path,
+			    de->d_name);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (rmdir(path) < 0)
+		return err_sys(e, EXIT_IOERR, "unable to remove '%s'", path);
+	return 0;
+}
+
+/* Remove the data of a topic whose file is already <name>.conf.deleted. */
+static int
+topic_remove_data(struct logd *ld, const char *name, int32_t partitions,
+    struct err *e)
+{
+	char path[PATH_MAX];
+	int32_t i;
+
+	for (i = 0; i < partitions; i++) {
+		if (partition_path(ld, name, i, path, sizeof(path), e) < 0 ||
+		    remove_dir(path, e) < 0)
+			return -1;
+	}
+	if (topic_file_path(ld, name, ".deleted", path, sizeof(path), e) < 0)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return err_sys(e, EXIT_IOERR, "unable to remove '%s'", path);
+	return dir_fsync_of(path, e);
+}
+
+int
+topic_delete(struct logd *ld, struct topic *t, struct err *e)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	bool found;
+	size_t i = topic_index(ld, t->name, strlen(t->name), &found);
+	int32_t n = t->npartitions;
+	char *name;
+	int rc;
+
+	if (topic_file_path(ld, t->name, "", from, sizeof(from), e) < 0 ||
+	    topic_file_path(ld, t->name, ".deleted", to, sizeof(to), e) < 0)
+		return -1;
+	if (rename(from, to) < 0)
+		return err_sys(e, EXIT_IOERR, "unable to rename '%s'", from);
+	memmove(ld->topics + i, ld->topics + i + 1,
+	    (ld->ntopics - i - 1) * sizeof(*ld->topics));
+	ld->ntopics--;
+	name = strdup(t->name);
+	topic_free(t, false);
+	if (name == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	rc = topic_remove_data(ld, name, n, e);
+	free(name);
+	return rc;
+}
+
+/* Parse "partitions=N" then config lines; `text` is modified. */
+static int
+topic_parse_file(char *text, const char *path, int32_t *partitions,
+    struct tconf *conf, struct err *e)
+{
+	char *nl = strchr(text, '\n');
+	int64_t n;
+
+	if (strncmp(text, "partitions=", 11) != 0 || nl == NULL)
+		return err_set(e, EXIT_DATAERR,
+		    "%s:1: expected partitions=N", path);
+	*nl = '\0';
+	if (opt_parse_i64("partitions", text + 11, 1, 1000000, &n, e) < 0)
+		return err_set(e, EXIT_DATAERR, "%s:1: bad partition count '%s'",
+		    path, text + 11);
+	*partitions = (int32_t)n;
+	/* Lines are numbered from 2 in messages by parsing after line 1. */
+	return tconf_parse(conf, nl + 1, path, e);
+}
+
+static int
+topic_load_one(struct logd *ld, const char *file, bool clean, struct err *e)
+{
+	char path[PATH_MAX], name[TOPIC_NAME_MAX + 1], *text;
+	size_t len = strlen(file) - 5;	/* ".conf" */
+	struct tconf conf;
+	struct topic *t;
+	int32_t partitions = 0;
+	const char *why;
+
+	if (len > TOPIC_NAME_MAX ||
+	    topic_name_check(file, len, &why) != KERR_NONE) {
+		log_warnx("ignoring '%s/%s': not a topic file", TOPICS_DIR, file);
+		return 0;
+	}
+	memcpy(name, file, len);
+	name[len] = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", ld->cfg.data_dir,
+	    TOPICS_DIR, file) >= sizeof(path))
+		return err_set(e, EXIT_CONFIG, "path too long for '%s'", file);
+	if (file_read_all(path, TOPIC_FILE_MAX, &text, NULL, e) < 0)
+		return -1;
+	tconf_init(&conf);
+	if (topic_parse_file(text, path, &partitions, &conf, e) < 0) {
+		free(text);
+		tconf_release(&conf);
+		return -1;
+	}
+	free(text);
+	t = topic_alloc(name, partitions, &conf);
+	tconf_release(&conf);
+	if (t == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	if (topic_open_partitions(ld, t, clean, e) < 0 ||
+	    topic_insert(ld, t, e) < 0) {
+		topic_free(t, false);
+		return -1;
+	}
+	return 0;
+}
+
+/* Finish a deletion interrupted by a crash. */
+static void
+topic_finish_delete(struct logd *ld, const char *file)
+{
+	char name[TOPIC_NAME_MAX + 1], path[PATH_MAX];
+	size_t len = strlen(file) - strlen(".conf.deleted");
+	struct err e = { 0 };
+	int32_t i;
+
+	if (len > TOPIC_NAME_MAX)
+		return;
+	memcpy(name, file, len);
+	name[len] = '\0';
+	/* The partition count is not trusted: remove until a gap of 1000. */
+	for (i = 0; i < 1000000; i++) {
+		struct stat st;
+
+		if (partition_path(ld, name, i, path, sizeof(path), &e) < 0)
+			return;
+		if (stat(path, &st) < 0) {
+			int32_t j;
+			bool more = false;
+
+			for (j = i + 1; j < i + 1000 && !more; j++) {
+				partition_path(ld, name, j, path, sizeof(path), &e);
+				more = stat(path, &st) == 0;
+			}
+			if (!more)
+				break;
+			continue;
+		}
+		if (remove_dir(path, &e) < 0) {
+			log_warnx("finishing deletion of topic '%s': %s", name,
+			    e.msg);
+			return;
+		}
+	}
+	if (topic_file_path(ld, name, ".deleted", path, sizeof(path), &e) == 0)
+		unlink(path);
+	log_info("finished deleting topic '%s'", name);
+}
+
+int
+topics_load(struct logd *ld, struct err *e)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool clean;
+	DIR *d;
+	int rc = 0;
+
+	if (store_open(ld, &clean, e) < 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ld->cfg.data_dir,
+	    TOPICS_DIR) >= sizeof(path))
+		return err_set(e, EXIT_CONFIG, "data directory path too long");
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_sys(e, EXIT_CANTCREAT, "unable to create '%s'", path);
+	d = opendir(path);
+	if (d == NULL)
+		return err_sys(e, EXIT_IOERR, "unable to open '%s'", path);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 13 && strcmp(de->d_name + n - 13, ".conf.deleted") == 0)
+			topic_finish_delete(ld, de->d_name);
+		else if (n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0)
+			rc = topic_load_one(ld, de->d_name, clean, e);
+	}
+	closedir(d);
+	if (rc == 0)
+		log_info("loaded %zu topics from '%s'%s", ld->ntopics,
+		    ld->cfg.data_dir, clean ? "" : " after recovery");
+	return rc;
+}
+
+void
+topics_close(struct logd *ld, bool clean)
+{
+	size_t i;
+
+	if (clean)
+		store_checkpoint(ld);
+	for (i = 0; i < ld->ntopics; i++)
+		topic_free(ld->topics[i], clean);
+	free(ld->topics);
+	ld->topics = NULL;
+	ld->ntopics = 0;
+	store_close(ld, clean);
+}
+
+void
+topics_run_retention(struct logd *ld, int64_t now_ms)
+{
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < ld->ntopics; i++) {
+		struct topic *t = ld->topics[i];
+
+		if (!tconf_has(&t->conf, &ld->cfg.topic_defaults,
+		    TCONF_CLEANUP_POLICY, "delete"))
+			continue;
+		for (j = 0; j < t->npartitions; j++) {
+			struct partition *p = t->parts[j];
+			struct plog_retention_result res;
+			struct err e = { 0 };
+
+			memset(&res, 0, sizeof(res));
+			if (plog_retention(p->log, now_ms, p->high_watermark,
+			    &res, &e) < 0) {
+				log_warnx("retention: topic=%s partition=%" PRId32
+				    ": %s", t->name, p->id, e.msg);
+				continue;
+			}
+			if (res.deleted_by_time + res.deleted_by_size +
+			    res.deleted_by_start > 0)
+				log_info("retention deleted %d segments (%"
+				    PRIu64 " bytes): topic=%s partition=%" PRId32
+				    " log_start_offset=%" PRId64,
+				    res.deleted_by_time + res.deleted_by_size +
+				    res.deleted_by_start, res.bytes_deleted,
+				    t->name, p->id, res.log_start_offset);
+		}
+	}
+}
+
+void
+topics_flush_due(struct logd *ld, int64_t now_ms)
+{
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < ld->ntopics; i++)
+		for (j = 0; j < ld->topics[i]->npartitions; j++) {
+			struct partition *p = ld->topics[i]->parts[j];
+			struct err e = { 0 };
+
+			if (plog_maybe_flush(p->log, now_ms, &e) < 0)
+				log_warnx("flush: topic=%s partition=%" PRId32
+				    ": %s", p->topic->name, p->id, e.msg);
+		}
+}
+
+int
+topics_flush_all(struct logd *ld, struct err *e)
+{
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < ld->ntopics; i++)
+		for (j = 0; j < ld->topics[i]->npartitions; j++)
+			if (plog_flush(ld->topics[i]->parts[j]->log, e) < 0)
+				return err_wrap(e, "topic '%s' partition %" PRId32,
+				    ld->topics[i]->name, j);
+	return 0;
+}
