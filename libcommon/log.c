@@ -56,7 +56,7 @@ log_get_level(void)
 	return log_level;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_emit(const char *level, int errnum, const char *fmt, va_list ap)
 {
 	char line[2048];

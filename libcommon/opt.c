@@ -4,7 +4,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,4 +155,42 @@ opt_parse_size(const char *name, const char *s, uint64_t min, uint64_t max,
 		    name, s, min, max);
 	*out = (uint64_t)(v * unit);
 	return 0;
+}
+
+void
+opt_error_text(const struct option *longopts, int c, const char *arg,
+    int short_opt, char *dst, size_t size)
+{
+	const char *eq;
+	size_t n, i, matches = 0;
+	bool is_long = arg != NULL && strncmp(arg, "--", 2) == 0;
+
+	if (c == ':') {
+		if (!is_long && short_opt != 0)
+			snprintf(dst, size, "option -%c needs a value", short_opt);
+		else
+			snprintf(dst, size, "option '%s' needs a value",
+			    arg ? arg : "?");
+		return;
+	}
+	if (!is_long) {
+		snprintf(dst, size, "unknown option -%c", short_opt);
+		return;
+	}
+	eq = strchr(arg, '=');
+	n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+	for (i = 0; longopts[i].name != NULL; i++) {
+		if (strncmp(longopts[i].name, arg + 2, n) != 0)
+			continue;
+		if (strlen(longopts[i].name) == n && eq != NULL) {
+			snprintf(dst, size, "option '--%s' takes no value",
+			    longopts[i].name);
+			return;
+		}
+		matches++;
+	}
+	if (matches > 1)
+		snprintf(dst, size, "ambiguous option '%.*s'", (int)n + 2, arg);
+	else
+		snprintf(dst, size, "unknown option '%s'", arg);
 }

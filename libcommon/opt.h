@@ -12,6 +12,8 @@
 
 #include "err.h"
 
+struct option;
+
 int opt_parse_u64(const char *name, const char *s, uint64_t min, uint64_t max,
     uint64_t *out, struct err *e);
 int opt_parse_i64(const char *name, const char *s, int64_t min, int64_t max,
@@ -25,5 +27,15 @@ int opt_parse_dur_ms(const char *name, const char *s, int64_t min, int64_t max,
 /* A size in bytes: a number with an optional unit k, m, g (powers of 1024). */
 int opt_parse_size(const char *name, const char *s, uint64_t min, uint64_t max,
     uint64_t *out, struct err *e);
+
+/*
+ * Describe a getopt_long() failure in the words of a usage error: run
+ * getopt with opterr = 0 and an optstring starting with ':', then pass the
+ * ':' or '?' it returned, argv[optind - 1] and optopt. Writes e.g.
+ * "unknown option '--bogus'", "option -n needs a value", "ambiguous option
+ * '--re'" or "option '--help' takes no value" to dst.
+ */
+void opt_error_text(const struct option *longopts, int c, const char *arg,
+    int short_opt, char *dst, size_t size);
 
 #endif
