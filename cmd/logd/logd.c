@@ -25,7 +25,7 @@ static const char usage_text[] =
     "usage: logd [-hnqVv] [-c file] [-d dir] [-l host:port] [-a host:port]\n"
     "            [-i id] [-o key=value] [--addr-file path] [--ready-fd n]\n"
     "            [--log-timestamps]\n"
-    "       logd ctl [-d dir] command\n";
+    "       logd ctl [-j] [-c file | -d dir] command\n";
 
 static void
 usage(FILE *f)
@@ -74,6 +74,8 @@ install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A file size limit must fail the write (EFBIG), not kill the broker. */
+	sigaction(SIGXFSZ, &sa, NULL);
 }
 
 static void
@@ -102,6 +104,7 @@ logd_run(struct logd_opts *o)
 
 	memset(&ld, 0, sizeof(ld));
 	ld.listen_fd = ld.ctl_fd = ld.epfd = -1;
+	ld.opts = o;
 	logd_config_init(&ld.cfg);
 	if (logd_config_load(&ld.cfg, o, &e) < 0) {
 		log_warnx("%s", e.msg);
@@ -117,6 +120,7 @@ logd_run(struct logd_opts *o)
 	if (topics_load(&ld, &e) < 0) {
 		log_warnx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
+		topics_close(&ld, false);
 		goto out;
 	}
 	if (logd_serve(&ld, o, &got_stop, &got_reload, &e) < 0) {
@@ -164,7 +168,8 @@ main(int argc, char **argv)
 	o.ready_fd = -1;
 	o.verbosity = LOG_LEVEL_INFO;
 	o.overrides = xcalloc((size_t)argc, sizeof(*o.overrides));
-	while ((ch = getopt_long(argc, argv, "a:c:d:hi:l:no:qVv", longopts,
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":a:c:d:hi:l:no:qVv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a': o.advertise = optarg; break;
@@ -188,10 +193,14 @@ main(int argc, char **argv)
 		case 'T': o.log_timestamps = true; break;
 		case 'V': print_version(); free(o.overrides); return EXIT_OK;
 		case 'v': o.verbosity = LOG_LEVEL_DEBUG; break;
-		default:
+		default: {
+			char msg[160];
+
+			opt_error_text(longopts, ch, argv[optind - 1], optopt, msg,
+			    sizeof(msg));
 			free(o.overrides);
-			usage(stderr);
-			return EXIT_USAGE;
+			return bad_usage(msg);
+		}
 		}
 	}
 	if (optind < argc) {

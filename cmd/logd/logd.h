@@ -130,7 +130,9 @@ struct logd {
 	int64_t next_retention_ms;
 	int64_t next_flush_check_ms;
 	int64_t next_idle_check_ms;
+	int64_t next_checkpoint_ms;
 	uint64_t requests;
+	const struct logd_opts *opts;	/* for SIGHUP reloads */
 };
 
 /* The outcome of running a request handler. */
@@ -160,6 +162,8 @@ void logd_config_init(struct logd_config *cfg);
 void logd_config_release(struct logd_config *cfg);
 int logd_config_load(struct logd_config *cfg, const struct logd_opts *o,
     struct err *e);
+/* SIGHUP: re-read the configuration and apply what can change live. */
+void logd_reload(struct logd *ld);
 
 /* logd_net.c */
 int logd_serve(struct logd *ld, const struct logd_opts *o,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "logd.h"
 #include "opt.h"
 #include "ytree.h"
@@ -255,4 +256,44 @@ logd_config_load(struct logd_config *cfg, const struct logd_opts *o,
 		    "single logd holds one replica", cfg->default_replication_factor);
 	default_advertise(cfg);
 	return 0;
+}
+
+void
+logd_reload(struct logd *ld)
+{
+	struct logd_config fresh;
+	struct err e = { 0 };
+	size_t i;
+	int32_t j;
+
+	logd_config_init(&fresh);
+	if (logd_config_load(&fresh, ld->opts, &e) < 0) {
+		log_warnx("SIGHUP: keeping the running configuration: %s", e.msg);
+		logd_config_release(&fresh);
+		return;
+	}
+	if (fresh.broker_id != ld->cfg.broker_id ||
+	    strcmp(fresh.data_dir, ld->cfg.data_dir) != 0 ||
+	    strcmp(fresh.listen.host, ld->cfg.listen.host) != 0 ||
+	    (fresh.listen.port != ld->cfg.listen.port &&
+	    ld->cfg.listen.port != 0))
+		log_warnx("SIGHUP: broker.id, data.dir and listen take effect "
+		    "only after a restart");
+	/* Everything below is read per request or per timer tick. */
+	tconf_release(&ld->cfg.topic_defaults);
+	ld->cfg.topic_defaults = fresh.topic_defaults;
+	tconf_init(&fresh.topic_defaults);
+	ld->cfg.num_partitions = fresh.num_partitions;
+	ld->cfg.auto_create_topics = fresh.auto_create_topics;
+	ld->cfg.delete_topic_enable = fresh.delete_topic_enable;
+	ld->cfg.retention_check_interval_ms = fresh.retention_check_interval_ms;
+	ld->cfg.socket_request_max_bytes = fresh.socket_request_max_bytes;
+	ld->cfg.connections_max_idle_ms = fresh.connections_max_idle_ms;
+	ld->cfg.max_connections = fresh.max_connections;
+	ld->cfg.shutdown_timeout_ms = fresh.shutdown_timeout_ms;
+	logd_config_release(&fresh);
+	for (i = 0; i < ld->ntopics; i++)
+		for (j = 0; j < ld->topics[i]->npartitions; j++)
+			partition_apply_config(ld, ld->topics[i]->parts[j]);
+	log_info("SIGHUP: configuration reloaded");
 }

@@ -32,6 +32,8 @@
 #define GATHER_MAX 64
 #define IDLE_CHECK_MS 1000
 #define FLUSH_CHECK_MS 100
+/* How often recovery points are checkpointed (Kafka's default). */
+#define CHECKPOINT_MS 60000
 
 struct resp *
 resp_new(void)
@@ -512,6 +514,8 @@ next_deadline(struct logd *ld)
 	int64_t t = ld->next_idle_check_ms;
 	struct conn *c;
 
+	if (ld->next_checkpoint_ms < t)
+		t = ld->next_checkpoint_ms;
 	if (ld->next_retention_ms < t)
 		t = ld->next_retention_ms;
 	if (ld->next_flush_check_ms < t)
@@ -552,6 +556,10 @@ run_timers(struct logd *ld, int64_t now)
 	if (now >= ld->next_flush_check_ms) {
 		topics_flush_due(ld, clock_wall_ms());
 		ld->next_flush_check_ms = now + FLUSH_CHECK_MS;
+	}
+	if (now >= ld->next_checkpoint_ms) {
+		store_checkpoint(ld);
+		ld->next_checkpoint_ms = now + CHECKPOINT_MS;
 	}
 }
 
@@ -668,6 +676,7 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 	ld->next_idle_check_ms = now + IDLE_CHECK_MS;
 	ld->next_retention_ms = now + ld->cfg.retention_check_interval_ms;
 	ld->next_flush_check_ms = now + FLUSH_CHECK_MS;
+	ld->next_checkpoint_ms = now + CHECKPOINT_MS;
 
 	while (!*stop) {
 		int64_t wait = next_deadline(ld) - clock_mono_ms();
@@ -721,8 +730,7 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 		run_timers(ld, now);
 		if (*reload) {
 			*reload = 0;
-			log_info("SIGHUP: nothing to reload yet; configuration "
-			    "changes need a restart");
+			logd_reload(ld);
 		}
 	}
 	log_info("shutting down: %zu connections, %" PRIu64 " requests served",
