@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A partition log: the ordered segments of one `<topic>-<partition>/`
+ * directory, laid out exactly as Kafka does (see segment.h and index.h).
+ * Offsets run from the log start offset (first readable) to the log end
+ * offset (next to be written); batches are stored as given, so a read
+ * returns a file range to hand to sendfile(2).
+ *
+ * Invariants: segment base offsets increase; only the last segment (the
+ * active one) is written; every offset below the recovery point is on
+ * disk (fsynced). One thread at a time: callers serialise access.
+ *
+ * Resources: the active segment holds one fd and two read-write index
+ * mappings (sparse files of index_max_bytes). Older segments hold no fd
+ * until first read, then keep it; their indexes are mapped read-only on
+ * first lookup. A long log read from its start therefore ends up holding
+ * one fd per segment (acceptable for now; an LRU could cap it later).
+ */
+#ifndef KLOG_PLOG_H
+#define KLOG_PLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* "Never" for flush_messages / flush_ms (Kafka uses Long.MAX_VALUE). */
+#define PLOG_NEVER INT64_MAX
+
+/* Per-log settings, named after Kafka's topic configs. */
+struct plog_config {
+	int64_t segment_bytes;		/* segment.bytes: 1 GiB, <= INT32_MAX */
+	int64_t segment_ms;		/* segment.ms: 7 days */
+	int64_t index_interval_bytes;	/* index.interval.bytes: 4096 */
+	int64_t index_max_bytes;	/* segment.index.bytes: 10 MiB */
+	int64_t retention_ms;		/* retention.ms: 7 days, -1 unlimited */
+	int64_t retention_bytes;	/* retention.bytes: -1 unlimited */
+	int64_t flush_messages;		/* flush.messages: PLOG_NEVER */
+	int64_t flush_ms;		/* flush.ms: PLOG_NEVER */
+	int64_t max_batch_bytes;	/* max.message.bytes: 1048588; recovery
+					 * treats larger batches as corrupt */
+};
+
+/* Fill Kafka's defaults. */
+void plog_config_init(struct plog_config *c);
+
+/* Check ranges; 0 or -1 with EXIT_CONFIG naming the setting. */
+int plog_config_check(const struct plog_config *c, struct err *e);
+
+struct plog;
+
+/* What open() had to repair; at most PLOG_REPORT_MAX cuts are detailed. */
+#define PLOG_REPORT_MAX 4
+
+struct plog_truncation {
+	char path[512];		/* the segment's .log */
+	uint64_t position;	/* where it was cut */
+	uint64_t bytes_cut;
+	char reason[256];
+};
+
+struct plog_report {
+	int segments;		/* segments after open */
+	int segments_recovered;	/* validated batch by batch */
+	int indexes_rebuilt;	/* segments whose indexes were rebuilt */
+	int segments_deleted;	/* after a cut, the segments above it */
+	int files_removed;	/* leftovers: *.deleted, *.tmp, orphans */
+	int ntruncations;	/* may exceed PLOG_REPORT_MAX */
+	struct plog_truncation truncations[PLOG_REPORT_MAX];
+};
+
+enum plog_open_flags {
+	/* The directory was shut down cleanly: trust it, scan nothing. */
+	PLOG_OPEN_CLEAN = 1 << 0,
+	/*
+	 * Inspect only: change no file, recover nothing (a torn tail is
+	 * ignored in memory, a bad index is bypassed), refuse all writes.
+	 */
+	PLOG_OPEN_READONLY = 1 << 1
+};
+
+/*
+ * Open (creating `dir` if missing, unless read-only) the partition log in
+ * `dir`. First removes leftovers (*.deleted, *.tmp, *.swap, *.cleaned,
+ * index files without a .log). Then:
+ *  - without PLOG_OPEN_CLEAN, every segment from the one holding
+ *    `recovery_point` on is validated batch by batch (seg_recover) and its
+ *    indexes rebuilt; at the first invalid byte the segment is cut there
+ *    and all later segments are deleted (an emptied segment that is not
+ *    the first goes too); recovered data is fsynced;
+ *  - the other segments get an index sanity check (all entries of the
+ *    active one, first and last of older ones); missing or failing
+ *    indexes are rebuilt from the .log;
+ *  - the log end offset and the active segment's max timestamp come from
+ *    scanning batch headers after the last index entry.
+ * An empty directory gets a first segment based at log_start_offset. The
+ * log start offset becomes max(log_start_offset, first base), at most the
+ * log end offset; the recovery point becomes the log end offset (read-only:
+ * `recovery_point`, clamped). `report` may be NULL. *out is owned by the
+ * caller, freed by plog_close(). Returns 0, or -1 with EXIT_CONFIG (bad
+ * config), EXIT_NOINPUT (read-only and missing), EXIT_IOERR/EXIT_CANTCREAT.
+ */
+int plog_open(const char *dir, const struct plog_config *cfg,
+    int64_t recovery_point, int64_t log_start_offset, unsigned flags,
+    struct plog_report *report, struct plog **out, struct err *e);
+
+/*
+ * Trim the active segment's indexes to their entries, close every file and
+ * free `log` (always, even when an error is returned). Does not fsync:
+ * call plog_flush() first for a clean shutdown. NULL is a no-op.
+ */
+int plog_close(struct plog *log, struct err *e);
+
+/*
+ * Close every file and free `log` without trimming or writing anything:
+ * after a failure, or to simulate a crash in tests. NULL is a no-op.
+ */
+void plog_free(struct plog *log);
+
+/*
+ * Replace the settings (copied). Segment sizes apply from the next append,
+ * index sizes from the next segment. 0 or -1 with EXIT_CONFIG.
+ */
+int plog_set_config(struct plog *log, const struct plog_config *cfg,
+    struct err *e);
+
+enum plog_append_flags {
+	/*
+	 * Give the batches consecutive offsets from the log end offset by
+	 * rewriting their base offsets in place (the leader's produce path).
+	 * Without it (replication), each batch keeps its offsets, which must
+	 * not go below the log end offset; gaps are allowed.
+	 */
+	PLOG_APPEND_ASSIGN_OFFSETS = 1 << 0
+};
+
+struct plog_append_info {
+	int64_t first_offset;	/* base offset of the first batch */
+	int64_t last_offset;	/* last offset of the last batch */
+	int64_t log_end_offset;	/* after the append */
+	int64_t max_timestamp;	/* largest batch max timestamp, -1 none */
+	int64_t segment_base;	/* segment holding the first batch */
+	uint64_t position;	/* the first batch's position in it */
+	int batches;
+	int rolls;		/* segments rolled by this append */
+};
+
+/*
+ * Append `len` bytes of whole record batches already validated by the
+ * caller (CRC, records); only their headers are read here. The buffer is
+ * written to when offsets are assigned. Rolls first when the active
+ * segment is full (segment_bytes, index space, offsets beyond u32 range)
+ * or too old (segment_ms: the batches' max timestamp minus the segment's
+ * first batch's, or `now_ms` minus its creation when there are no
+ * timestamps). All batches that fit the active segment go in with one
+ * write(2). Honours flush_messages and flush_ms (`now_ms`, wall clock).
+ * `info` may be NULL.
+ * Errors: EXIT_DATAERR for a malformed header, a batch larger than
+ * segment_bytes or max_batch_bytes (recovery would cut it), or
+ * (replication) an offset below the log end offset, before anything is
+ * written; EXIT_IOERR when a write fails (the partial
+ * write is cut back; batches written to earlier segments by this call
+ * stay, as plog_end_offset() shows); EXIT_SOFTWARE on a read-only or
+ * failed log.
+ */
+int plog_append(struct plog *log, uint8_t *batches, size_t len,
+    unsigned flags, int64_t now_ms, struct plog_append_info *info,
+    struct err *e);
+
+/* A byte range of one segment file to send as is. */
+struct plog_slice {
+	int fd;			/* owned by the log; valid until the segment
+				 * is deleted (retention, truncation, close);
+				 * -1 for an empty slice at the log end */
+	uint64_t position;
+	uint64_t length;	/* 0: nothing to return yet */
+	int64_t base_offset;	/* of the first batch in the range */
+};
+
+/* Return value of plog_read() for an offset outside the log. */
+#define PLOG_OUT_OF_RANGE 1
+
+/*
+ * The whole batches starting with the one holding `offset` (or, in a gap,
+ * the next one): at least one batch even if larger than max_bytes, then
+ * more while the total stays <= max_bytes, never crossing into the next
+ * segment, and only batches whose last offset is < max_offset (the high
+ * watermark; pass plog_end_offset() when unbounded). An offset equal to
+ * the log end offset, or one whose batch ends at or above max_offset,
+ * gives an empty slice. Returns 0; PLOG_OUT_OF_RANGE with `e` set
+ * (EXIT_DATAERR) when offset < log start offset or > log end offset;
+ * -1 on I/O error or corrupt data.
+ */
+int plog_read(struct plog *log, int64_t offset, uint64_t max_bytes,
+    int64_t max_offset, struct plog_slice *out, struct err *e);
+
+/*
+ * The first record at or above the log start offset whose timestamp is
+ * >= ts: returns 1 with *offset_out and *ts_out set, 0 if there is none
+ * (the caller answers with the log end offset), -1 on error. The special
+ * ListOffsets timestamps (-1 latest, -2 earliest) are the caller's.
+ */
+int plog_offset_for_timestamp(struct plog *log, int64_t ts,
+    int64_t *offset_out, int64_t *ts_out, struct err *e);
+
+/*
+ * Remove everything at and after `offset`: the batch holding it (all of
+ * it, as in Kafka) and everything later, deleting whole segments above it
+ * and fixing indexes. At or below the first segment's base, every segment
+ * goes and the log restarts empty at `offset`. Afterwards the log end
+ * offset is the end of the last remaining batch (so it may be below
+ * `offset`); the recovery point and log start offset are lowered to it if
+ * above. The cut is fsynced. No-op when offset >= log end offset.
+ * 0 or -1 (EXIT_USAGE for a negative offset, EXIT_IOERR).
+ */
+int plog_truncate_to(struct plog *log, int64_t offset, struct err *e);
+
+/*
+ * Raise the log start offset to `offset` (DeleteRecords) and delete the
+ * segments that lie entirely below it (never the active one). No-op when
+ * offset <= log start offset. Returns 0, PLOG_OUT_OF_RANGE (EXIT_DATAERR)
+ * when offset > log end offset, or -1.
+ */
+int plog_delete_records_before(struct plog *log, int64_t offset,
+    struct err *e);
+
+struct plog_retention_result {
+	int deleted_by_start;	/* wholly below the log start offset */
+	int deleted_by_time;
+	int deleted_by_size;
+	uint64_t bytes_deleted;
+	int64_t log_start_offset;	/* after */
+};
+
+/*
+ * Apply retention, oldest segments first, each stopping at the first
+ * segment that is kept:
+ *  - segments wholly below the log start offset;
+ *  - by time (retention_ms >= 0): a segment whose largest timestamp (the
+ *    .log's mtime when it has none) is more than retention_ms before
+ *    now_ms; if that reaches a non-empty active segment it is rolled
+ *    first, then deleted;
+ *  - by size (retention_bytes >= 0): while the log minus the oldest
+ *    segment stays >= retention_bytes (never the active segment).
+ * Only segments whose offsets are all below `upper_bound` go (the high
+ * watermark, so unreplicated data is kept; INT64_MAX for none). The log
+ * start offset advances to the first remaining segment's base. `result`
+ * may be NULL. 0 or -1.
+ */
+int plog_retention(struct plog *log, int64_t now_ms, int64_t upper_bound,
+    struct plog_retention_result *result, struct err *e);
+
+/* Start a new segment at the log end offset now (no-op if the active one
+ * is empty). The old one is flushed and the recovery point advanced. */
+int plog_roll(struct plog *log, int64_t now_ms, struct err *e);
+
+/*
+ * fsync the .log and indexes of every segment with unflushed data and
+ * advance the recovery point to the log end offset. 0 or -1 (EXIT_IOERR).
+ */
+int plog_flush(struct plog *log, struct err *e);
+
+/* plog_flush() if flush_ms has passed since the last flush. 0 or -1. */
+int plog_maybe_flush(struct plog *log, int64_t now_ms, struct err *e);
+
+int64_t plog_start_offset(const struct plog *log);
+int64_t plog_end_offset(const struct plog *log);
+int64_t plog_recovery_point(const struct plog *log);
+/* Bytes in all segment files. */
+uint64_t plog_size(const struct plog *log);
+size_t plog_segment_count(const struct plog *log);
+const char *plog_dir(const struct plog *log);
+
+struct plog_segment_info {
+	int64_t base_offset;
+	uint64_t size;
+	const char *path;	/* borrowed from the log; the .log file */
+	int64_t largest_timestamp;	/* -1 when none */
+	bool active;
+};
+
+/* Describe segment i (0 = oldest); 0, or -1 (EXIT_USAGE) if out of range. */
+int plog_segment_info(struct plog *log, size_t i,
+    struct plog_segment_info *out, struct err *e);
+
+#endif
