@@ -50,3 +50,50 @@ write_bytes() {
 file_size() {
 	stat -c %s "$1"
 }
+
+# Debian's Python, which has python3-kafka and python3-confluent-kafka
+# (a pyenv python3 earlier in PATH would not).
+PY=${PY:-/usr/bin/python3}
+
+# start_logd NAME [LOGD ARGS...]
+# Start a logd with data directory $BATS_TEST_TMPDIR/NAME on a free
+# loopback port, wait until it listens, and set LOGD_ADDR, LOGD_PID and
+# LOGD_DIR (and LOGD_ADDR_<NAME>, LOGD_PID_<NAME> for several brokers).
+# Its log goes to $BATS_TEST_TMPDIR/NAME.log. Extra arguments go to logd.
+start_logd() {
+	local name=$1 dir
+	shift
+	dir=$BATS_TEST_TMPDIR/$name
+	mkdir -p "$dir"
+	rm -f "$dir.addr"
+	"$BIN_DIR/logd" -d "$dir" -l 127.0.0.1:0 --addr-file "$dir.addr" \
+	    -o shutdown.timeout.ms=5000 "$@" >>"$dir.log" 2>&1 &
+	LOGD_PID=$!
+	LOGD_DIR=$dir
+	echo "$LOGD_PID" >>"$BATS_TEST_TMPDIR/.pids"
+	if ! wait_for 10000 test -s "$dir.addr"; then
+		echo "logd '$name' did not start; its log:" >&2
+		cat "$dir.log" >&2
+		return 1
+	fi
+	LOGD_ADDR=$(cat "$dir.addr")
+	printf -v "LOGD_ADDR_$name" %s "$LOGD_ADDR"
+	printf -v "LOGD_PID_$name" %s "$LOGD_PID"
+}
+
+# stop_logd [PID]: SIGTERM and wait for the exit; returns logd's status.
+stop_logd() {
+	local pid=${1:-$LOGD_PID}
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait "$pid"
+}
+
+# kill_daemons: for teardown(); kills every daemon a test started.
+kill_daemons() {
+	local pid
+	[ -f "$BATS_TEST_TMPDIR/.pids" ] || return 0
+	while read -r pid; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done <"$BATS_TEST_TMPDIR/.pids"
+	rm -f "$BATS_TEST_TMPDIR/.pids"
+}

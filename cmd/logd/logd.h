@@ -21,6 +21,7 @@
 #include "tconf.h"
 
 struct plog;
+struct logdir;
 
 /* Broker settings: built-in defaults, then the config file, then flags. */
 struct logd_config {
@@ -116,7 +117,7 @@ struct conn {
 
 struct logd {
 	struct logd_config cfg;
-	void *store;			/* logd_store.c's state */
+	struct logdir *dir;		/* owns every partition's log */
 	struct topic **topics;		/* sorted by name */
 	size_t ntopics, topics_cap;
 	int epfd;
@@ -208,12 +209,10 @@ void topics_run_retention(struct logd *ld, int64_t now_ms);
 void topics_flush_due(struct logd *ld, int64_t now_ms);
 int topics_flush_all(struct logd *ld, struct err *e);
 
-/* logd_store.c: lock, meta.properties, clean marker, checkpoints */
-int store_open(struct logd *ld, bool *clean, struct err *e);
+/* logd_store.c: meta.properties and the logdir (lock, marker, checkpoints) */
+int store_open(struct logd *ld, struct err *e);
 void store_close(struct logd *ld, bool clean);
 void store_checkpoint(struct logd *ld);
-void ckpt_lookup(struct logd *ld, const char *topic, int32_t partition,
-    int64_t *recovery_point, int64_t *log_start_offset);
 
 /* logd_ctl.c: the admin socket */
 int ctl_listen(struct logd *ld, struct err *e);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The topic registry: topics sorted by name, each with its partitions'
- * logs, and its persistence in the data directory. A topic is the file
+ * The topic registry: topics sorted by name, each with its partitions,
+ * and its persistence in the data directory. A topic is the file
  * topics.d/<name>.conf ("partitions=N" then its config overrides) plus
- * Kafka's partition directories <name>-<n>/. Deletion renames the file to
+ * Kafka's partition directories <name>-<n>/, whose logs the logdir owns
+ * (partitions borrow them). Deletion renames the file to
  * <name>.conf.deleted before removing any data, so a crash mid-way is
- * finished at the next start instead of leaving half a topic.
+ * finished at the next start instead of leaving half a topic. Partition
+ * directories without a topic file (copied in by hand) are adopted.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,6 +21,7 @@
 
 #include "log.h"
 #include "logd.h"
+#include "logdir.h"
 #include "opt.h"
 #include "plog.h"
 #include "util.h"
@@ -152,53 +155,29 @@ partition_apply_config(struct logd *ld, struct partition *p)
 		    p->id, e.msg);
 }
 
+/* Attach partition `id` of `t`, creating its log when it is new. */
 static int
-partition_path(const struct logd *ld, const char *topic, int32_t id,
-    char *dst, size_t size, struct err *e)
-{
-	if ((size_t)snprintf(dst, size, "%s/%s-%" PRId32, ld->cfg.data_dir,
-	    topic, id) >= size)
-		return err_set(e, EXIT_CONFIG, "partition path too long for "
-		    "topic '%s'", topic);
-	return 0;
-}
-
-static int
-partition_open(struct logd *ld, struct topic *t, int32_t id, bool clean,
-    struct err *e)
+partition_open(struct logd *ld, struct topic *t, int32_t id, struct err *e)
 {
 	struct plog_config pc;
-	struct plog_report rep;
 	struct partition *p;
-	char path[PATH_MAX];
-	int64_t recovery = 0, start = 0;
-	int i;
 
-	if (partition_path(ld, t->name, id, path, sizeof(path), e) < 0)
-		return -1;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return err_set(e, EXIT_OSERR, "out of memory");
 	p->topic = t;
 	p->id = id;
 	plog_config_for(ld, t, &pc);
-	ckpt_lookup(ld, t->name, id, &recovery, &start);
-	memset(&rep, 0, sizeof(rep));
-	if (plog_open(path, &pc, recovery, start, clean ? PLOG_OPEN_CLEAN : 0,
-	    &rep, &p->log, e) < 0) {
+	p->log = ld_get(ld->dir, t->name, id);
+	if (p->log == NULL) {
+		if (ld_create(ld->dir, t->name, id, &pc, &p->log, e) < 0) {
+			free(p);
+			return -1;
+		}
+	} else if (plog_set_config(p->log, &pc, e) < 0) {
 		free(p);
 		return -1;
 	}
-	for (i = 0; i < rep.ntruncations && i < PLOG_REPORT_MAX; i++)
-		log_warnx("recovery cut %" PRIu64 " bytes at position %" PRIu64
-		    " of '%s': %s", rep.truncations[i].bytes_cut,
-		    rep.truncations[i].position, rep.truncations[i].path,
-		    rep.truncations[i].reason);
-	if (rep.segments_deleted > 0 || rep.indexes_rebuilt > 0)
-		log_warnx("recovered topic=%s partition=%" PRId32 ": %d segments "
-		    "validated, %d indexes rebuilt, %d segments deleted",
-		    t->name, id, rep.segments_recovered, rep.indexes_rebuilt,
-		    rep.segments_deleted);
 	/* One replica: everything on disk is committed. */
 	p->high_watermark = plog_end_offset(p->log);
 	p->leader_epoch = 0;
@@ -206,31 +185,16 @@ partition_open(struct logd *ld, struct topic *t, int32_t id, bool clean,
 	return 0;
 }
 
+/* Free the registry's view of a topic; the logs stay with the logdir. */
 static void
-partition_close(struct partition *p, bool flush)
-{
-	struct err e = { 0 };
-
-	if (p == NULL)
-		return;
-	if (flush && plog_flush(p->log, &e) < 0)
-		log_warnx("flushing topic=%s partition=%" PRId32 ": %s",
-		    p->topic->name, p->id, e.msg);
-	if (plog_close(p->log, &e) < 0)
-		log_warnx("closing topic=%s partition=%" PRId32 ": %s",
-		    p->topic->name, p->id, e.msg);
-	free(p);
-}
-
-static void
-topic_free(struct topic *t, bool flush)
+topic_free(struct topic *t)
 {
 	int32_t i;
 
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->npartitions; i++)
-		partition_close(t->parts[i], flush);
+		free(t->parts[i]);
 	free(t->parts);
 	tconf_release(&t->conf);
 	free(t->name);
@@ -316,13 +280,12 @@ topic_alloc(const char *name, int32_t partitions, const struct tconf *conf)
 
 /* Open partitions 0..n-1 of a topic being loaded or created. */
 static int
-topic_open_partitions(struct logd *ld, struct topic *t, bool clean,
-    struct err *e)
+topic_open_partitions(struct logd *ld, struct topic *t, struct err *e)
 {
 	int32_t i;
 
 	for (i = 0; i < t->npartitions; i++)
-		if (partition_open(ld, t, i, clean, e) < 0)
+		if (partition_open(ld, t, i, e) < 0)
 			return err_wrap(e, "topic '%s' partition %" PRId32,
 			    t->name, i);
 	return 0;
@@ -337,13 +300,17 @@ topic_create(struct logd *ld, const char *name, int32_t partitions,
 	if (t == NULL)
 		return err_set(e, EXIT_OSERR, "out of memory");
 	if (topic_save(ld, t, e) < 0 ||
-	    topic_open_partitions(ld, t, false, e) < 0 ||
+	    topic_open_partitions(ld, t, e) < 0 ||
 	    topic_insert(ld, t, e) < 0) {
 		char path[PATH_MAX];
+		int32_t i;
 
+		for (i = 0; i < t->npartitions; i++)
+			if (t->parts[i] != NULL)
+				ld_remove(ld->dir, name, i, NULL);
 		if (topic_file_path(ld, name, "", path, sizeof(path), NULL) == 0)
 			unlink(path);
-		topic_free(t, false);
+		topic_free(t);
 		return -1;
 	}
 	if (out != NULL)
@@ -366,13 +333,15 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 		t->parts[i] = NULL;
 	t->npartitions = total;
 	for (i = old; i < total; i++)
-		if (partition_open(ld, t, i, false, e) < 0)
+		if (partition_open(ld, t, i, e) < 0)
 			break;
 	if (i < total || topic_save(ld, t, e) < 0) {
 		int32_t j;
 
 		for (j = old; j < total; j++) {
-			partition_close(t->parts[j], false);
+			if (t->parts[j] != NULL)
+				ld_remove(ld->dir, t->name, j, NULL);
+			free(t->parts[j]);
 			t->parts[j] = NULL;
 		}
 		t->npartitions = old;
@@ -381,45 +350,24 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 	return 0;
 }
 
-/* Remove a partition directory and the files in it (no subdirectories). */
+/*
+ * Remove every partition of `name` the logdir holds, then the topic's
+ * ".conf.deleted" file: the second half of a deletion.
+ */
 static int
-remove_dir(const char *path, struct err *e)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char file[PATH_MAX];
-
-	if (d == NULL)
-		return errno == ENOENT ? 0 :
-		    err_sys(e, EXIT_IOERR, "unable to open '%s'", path);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((size_t)snprintf(file, sizeof(file), "%s/%s", path,
-		    de->d_name) >= sizeof(file) || unlink(file) < 0) {
-			err_sys(e, EXIT_IOERR, "unable to remove '%s/%s'", path,
-			    de->d_name);
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
-	if (rmdir(path) < 0)
-		return err_sys(e, EXIT_IOERR, "unable to remove '%s'", path);
-	return 0;
-}
-
-/* Remove the data of a topic whose file is already <name>.conf.deleted. */
-static int
-topic_remove_data(struct logd *ld, const char *name, int32_t partitions,
-    struct err *e)
+topic_remove_data(struct logd *ld, const char *name, struct err *e)
 {
 	char path[PATH_MAX];
-	int32_t i;
+	size_t i = 0;
 
-	for (i = 0; i < partitions; i++) {
-		if (partition_path(ld, name, i, path, sizeof(path), e) < 0 ||
-		    remove_dir(path, e) < 0)
+	while (i < ld_count(ld->dir)) {
+		const struct ld_partition *p = ld_partition_at(ld->dir, i);
+
+		if (strcmp(p->topic, name) != 0) {
+			i++;
+			continue;
+		}
+		if (ld_remove(ld->dir, name, p->partition, e) < 0)
 			return -1;
 	}
 	if (topic_file_path(ld, name, ".deleted", path, sizeof(path), e) < 0)
@@ -432,12 +380,9 @@ topic_remove_data(struct logd *ld, const char *name, int32_t partitions,
 int
 topic_delete(struct logd *ld, struct topic *t, struct err *e)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char from[PATH_MAX], to[PATH_MAX], name[TOPIC_NAME_MAX + 1];
 	bool found;
 	size_t i = topic_index(ld, t->name, strlen(t->name), &found);
-	int32_t n = t->npartitions;
-	char *name;
-	int rc;
 
 	if (topic_file_path(ld, t->name, "", from, sizeof(from), e) < 0 ||
 	    topic_file_path(ld, t->name, ".deleted", to, sizeof(to), e) < 0)
@@ -447,13 +392,9 @@ topic_delete(struct logd *ld, struct topic *t, struct err *e)
 	memmove(ld->topics + i, ld->topics + i + 1,
 	    (ld->ntopics - i - 1) * sizeof(*ld->topics));
 	ld->ntopics--;
-	name = strdup(t->name);
-	topic_free(t, false);
-	if (name == NULL)
-		return err_set(e, EXIT_OSERR, "out of memory");
-	rc = topic_remove_data(ld, name, n, e);
-	free(name);
-	return rc;
+	snprintf(name, sizeof(name), "%s", t->name);
+	topic_free(t);
+	return topic_remove_data(ld, name, e);
 }
 
 /* Parse "partitions=N" then config lines; `text` is modified. */
@@ -477,7 +418,7 @@ topic_parse_file(char *text, const char *path, int32_t *partitions,
 }
 
 static int
-topic_load_one(struct logd *ld, const char *file, bool clean, struct err *e)
+topic_load_one(struct logd *ld, const char *file, struct err *e)
 {
 	char path[PATH_MAX], name[TOPIC_NAME_MAX + 1], *text;
 	size_t len = strlen(file) - 5;	/* ".conf" */
@@ -509,9 +450,9 @@ topic_load_one(struct logd *ld, const char *file, bool clean, struct err *e)
 	tconf_release(&conf);
 	if (t == NULL)
 		return err_set(e, EXIT_OSERR, "out of memory");
-	if (topic_open_partitions(ld, t, clean, e) < 0 ||
+	if (topic_open_partitions(ld, t, e) < 0 ||
 	    topic_insert(ld, t, e) < 0) {
-		topic_free(t, false);
+		topic_free(t);
 		return -1;
 	}
 	return 0;
@@ -521,42 +462,60 @@ topic_load_one(struct logd *ld, const char *file, bool clean, struct err *e)
 static void
 topic_finish_delete(struct logd *ld, const char *file)
 {
-	char name[TOPIC_NAME_MAX + 1], path[PATH_MAX];
+	char name[TOPIC_NAME_MAX + 1];
 	size_t len = strlen(file) - strlen(".conf.deleted");
 	struct err e = { 0 };
-	int32_t i;
 
 	if (len > TOPIC_NAME_MAX)
 		return;
 	memcpy(name, file, len);
 	name[len] = '\0';
-	/* The partition count is not trusted: remove until a gap of 1000. */
-	for (i = 0; i < 1000000; i++) {
-		struct stat st;
+	if (topic_remove_data(ld, name, &e) < 0)
+		log_warnx("finishing deletion of topic '%s': %s", name, e.msg);
+	else
+		log_info("finished deleting topic '%s'", name);
+}
 
-		if (partition_path(ld, name, i, path, sizeof(path), &e) < 0)
-			return;
-		if (stat(path, &st) < 0) {
-			int32_t j;
-			bool more = false;
+/*
+ * Partition directories with no topic file become topics with default
+ * settings (their count is one more than the highest partition found);
+ * stray partitions of a known topic beyond its count are reported.
+ */
+static int
+adopt_orphans(struct logd *ld, struct err *e)
+{
+	size_t i = 0;
 
-			for (j = i + 1; j < i + 1000 && !more; j++) {
-				partition_path(ld, name, j, path, sizeof(path), &e);
-				more = stat(path, &st) == 0;
-			}
-			if (!more)
-				break;
+	while (i < ld_count(ld->dir)) {
+		const struct ld_partition *p = ld_partition_at(ld->dir, i);
+		char name[TOPIC_NAME_MAX + 1];
+		struct topic *t;
+		int32_t count = 0;
+		size_t j;
+
+		t = topic_find(ld, p->topic, strlen(p->topic));
+		if (t != NULL) {
+			if (p->partition >= t->npartitions)
+				log_warnx("ignoring partition directory '%s-%"
+				    PRId32 "': topic '%s' has %" PRId32
+				    " partitions", p->topic, p->partition,
+				    p->topic, t->npartitions);
+			i++;
 			continue;
 		}
-		if (remove_dir(path, &e) < 0) {
-			log_warnx("finishing deletion of topic '%s': %s", name,
-			    e.msg);
-			return;
-		}
+		snprintf(name, sizeof(name), "%s", p->topic);
+		for (j = i; j < ld_count(ld->dir) &&
+		    strcmp(ld_partition_at(ld->dir, j)->topic, name) == 0; j++)
+			if (ld_partition_at(ld->dir, j)->partition >= count)
+				count = ld_partition_at(ld->dir, j)->partition + 1;
+		log_warnx("adopting partition directories of topic '%s' that "
+		    "had no %s file: %" PRId32 " partitions, default settings",
+		    name, TOPICS_DIR, count);
+		if (topic_create(ld, name, count, NULL, NULL, e) < 0)
+			return -1;
+		i = 0;		/* creating partitions re-sorts the logdir */
 	}
-	if (topic_file_path(ld, name, ".deleted", path, sizeof(path), &e) == 0)
-		unlink(path);
-	log_info("finished deleting topic '%s'", name);
+	return 0;
 }
 
 int
@@ -564,11 +523,10 @@ topics_load(struct logd *ld, struct err *e)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	bool clean;
 	DIR *d;
 	int rc = 0;
 
-	if (store_open(ld, &clean, e) < 0)
+	if (store_open(ld, e) < 0)
 		return -1;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ld->cfg.data_dir,
 	    TOPICS_DIR) >= sizeof(path))
@@ -584,12 +542,14 @@ topics_load(struct logd *ld, struct err *e)
 		if (n > 13 && strcmp(de->d_name + n - 13, ".conf.deleted") == 0)
 			topic_finish_delete(ld, de->d_name);
 		else if (n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0)
-			rc = topic_load_one(ld, de->d_name, clean, e);
+			rc = topic_load_one(ld, de->d_name, e);
 	}
 	closedir(d);
 	if (rc == 0)
-		log_info("loaded %zu topics from '%s'%s", ld->ntopics,
-		    ld->cfg.data_dir, clean ? "" : " after recovery");
+		rc = adopt_orphans(ld, e);
+	if (rc == 0)
+		log_info("loaded %zu topics from '%s'", ld->ntopics,
+		    ld->cfg.data_dir);
 	return rc;
 }
 
@@ -598,10 +558,8 @@ topics_close(struct logd *ld, bool clean)
 {
 	size_t i;
 
-	if (clean)
-		store_checkpoint(ld);
 	for (i = 0; i < ld->ntopics; i++)
-		topic_free(ld->topics[i], clean);
+		topic_free(ld->topics[i]);
 	free(ld->topics);
 	ld->topics = NULL;
 	ld->ntopics = 0;
@@ -664,13 +622,5 @@ topics_flush_due(struct logd *ld, int64_t now_ms)
 int
 topics_flush_all(struct logd *ld, struct err *e)
 {
-	size_t i;
-	int32_t j;
-
-	for (i = 0; i < ld->ntopics; i++)
-		for (j = 0; j < ld->topics[i]->npartitions; j++)
-			if (plog_flush(ld->topics[i]->parts[j]->log, e) < 0)
-				return err_wrap(e, "topic '%s' partition %" PRId32,
-				    ld->topics[i]->name, j);
-	return 0;
+	return ld_flush(ld->dir, e);
 }
