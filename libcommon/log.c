@@ -136,6 +136,18 @@ log_warnx(const char *fmt, ...)
 }
 
 void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_QUIET, "error", saved);
+}
+
+void
+log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_QUIET, "error", 0);
+}
+
+void
 log_fatal(int code, const char *fmt, ...)
 {
 	int saved = errno;

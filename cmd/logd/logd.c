@@ -107,7 +107,7 @@ logd_run(struct logd_opts *o)
 	ld.opts = o;
 	logd_config_init(&ld.cfg);
 	if (logd_config_load(&ld.cfg, o, &e) < 0) {
-		log_warnx("%s", e.msg);
+		log_errorx("%s", e.msg);
 		rc = e.code == EXIT_USAGE ? EXIT_USAGE : EXIT_CONFIG;
 		goto out;
 	}
@@ -118,13 +118,13 @@ logd_run(struct logd_opts *o)
 	log_init(o->verbosity, true, o->log_timestamps);
 	install_signals();
 	if (topics_load(&ld, &e) < 0) {
-		log_warnx("%s", e.msg);
+		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		topics_close(&ld, false);
 		goto out;
 	}
 	if (logd_serve(&ld, o, &got_stop, &got_reload, &e) < 0) {
-		log_warnx("%s", e.msg);
+		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		topics_close(&ld, false);
 		goto out;

@@ -155,6 +155,12 @@ config_set(struct logd_config *cfg, const char *key, const char *v,
 	} else if (strcmp(key, "log.roll.hours") == 0) {
 		return set_coarse_time(cfg, key, v, "log.roll.ms", 3600000, e);
 	} else if ((d = tconf_find(key, true)) != NULL) {
+		/* Validate under the broker-level name the user wrote. */
+		struct tconf_def as_given = *d;
+
+		as_given.name = key;
+		if (tconf_validate(&as_given, v, e) < 0)
+			return -1;
 		return tconf_set(&cfg->topic_defaults, d->name, v, e);
 	} else {
 		return err_set(e, EXIT_CONFIG, "unknown setting '%s'", key);
