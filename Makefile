@@ -138,6 +138,6 @@ lint-man:
 	    mandoc -Tlint -W warning $(MAN_PAGES); else echo "mandoc not installed"; fi
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-clang bin
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
