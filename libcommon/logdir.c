@@ -413,8 +413,20 @@ ld_remove(struct logdir *ld, const char *topic, int32_t partition,
 		return err_set(e, EXIT_DATAERR, "no partition %s-%" PRId32
 		    " in '%s'", topic, partition, ld->path);
 	snprintf(name, sizeof(name), "%s-%" PRId32, topic, partition);
-	snprintf(gone, sizeof(gone), "%s.%" PRId64 "-delete", name,
-	    clock_wall_ms());
+	/*
+	 * A 249-character topic leaves no room for the suffix within a
+	 * 255-byte file name: shorten the topic part, as Kafka does.
+	 */
+	{
+		char suffix[48];
+		int slen = snprintf(suffix, sizeof(suffix), "-%" PRId32 ".%" PRId64
+		    "-delete", partition, clock_wall_ms());
+		int keep = (int)strlen(topic);
+
+		if (keep > 255 - slen)
+			keep = 255 - slen;
+		snprintf(gone, sizeof(gone), "%.*s%s", keep, topic, suffix);
+	}
 	if (join(from, sizeof(from), ld->path, name, e) < 0 ||
 	    join(to, sizeof(to), ld->path, gone, e) < 0)
 		return -1;

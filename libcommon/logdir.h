@@ -90,7 +90,8 @@ int ld_create(struct logdir *ld, const char *topic, int32_t partition,
 
 /*
  * Remove topic-partition: close its log, rename its directory to
- * "<topic>-<partition>.<ms>-delete" (as Kafka does), then delete it. A
+ * "<topic>-<partition>.<ms>-delete" (as Kafka does, shortening the topic
+ * so the name fits in 255 bytes), then delete it. A
  * crash after the rename leaves a directory that the next ld_open()
  * removes. Logs of other partitions stay valid. 0, or -1 with
  * EXIT_DATAERR (no such partition), EXIT_SOFTWARE (read-only), EXIT_IOERR.

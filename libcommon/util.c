@@ -121,11 +121,21 @@ file_write_atomic(const char *path, const void *data, size_t len,
     struct err *e)
 {
 	char tmp[PATH_MAX];
-	const char *p = data;
+	const char *p = data, *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
 	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/*
+	 * "<path>.tmp" unless that name would pass the 255-byte limit (long
+	 * topic names); then a short hidden name in the same directory.
+	 */
+	if (strlen(base) + 4 <= 255) {
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+			return err_set(e, EXIT_IOERR, "path too long: '%s'", path);
+	} else if (snprintf(tmp, sizeof(tmp), "%.*s.tmp-%ld",
+	    (int)(base - path), path, (long)getpid()) >= (int)sizeof(tmp)) {
 		return err_set(e, EXIT_IOERR, "path too long: '%s'", path);
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(e, EXIT_CANTCREAT, "unable to create '%s'", tmp);

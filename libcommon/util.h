@@ -25,7 +25,8 @@ int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
 
 /*
- * Replace `path` with `len` bytes atomically: write "<path>.tmp", fsync it,
+ * Replace `path` with `len` bytes atomically: write "<path>.tmp" (or a
+ * hidden ".tmp-<pid>" beside it when that name is too long), fsync it,
  * rename over `path`, fsync the directory. A crash leaves the old or the
  * new contents, never a mix. Returns 0 or -1 with `e` set.
  */

@@ -4,8 +4,9 @@
  * and its persistence in the data directory. A topic is the file
  * topics.d/<name>.conf ("partitions=N" then its config overrides) plus
  * Kafka's partition directories <name>-<n>/, whose logs the logdir owns
- * (partitions borrow them). Deletion renames the file to
- * <name>.conf.deleted before removing any data, so a crash mid-way is
+ * (partitions borrow them). Deletion renames the file to <name>.del
+ * (short enough for 249-character names) before removing any data, so a
+ * crash mid-way is
  * finished at the next start instead of leaving half a topic. Partition
  * directories without a topic file (copied in by hand) are adopted.
  */
@@ -181,8 +182,18 @@ partition_open(struct logd *ld, struct topic *t, int32_t id, struct err *e)
 	/* One replica: everything on disk is committed. */
 	p->high_watermark = plog_end_offset(p->log);
 	p->leader_epoch = 0;
+	producers_load(p);
 	t->parts[id] = p;
 	return 0;
+}
+
+static void
+partition_free(struct partition *p)
+{
+	if (p == NULL)
+		return;
+	producers_release(&p->producers);
+	free(p);
 }
 
 /* Free the registry's view of a topic; the logs stay with the logdir. */
@@ -194,7 +205,7 @@ topic_free(struct topic *t)
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->npartitions; i++)
-		free(t->parts[i]);
+		partition_free(t->parts[i]);
 	free(t->parts);
 	tconf_release(&t->conf);
 	free(t->name);
@@ -202,11 +213,11 @@ topic_free(struct topic *t)
 }
 
 static int
-topic_file_path(const struct logd *ld, const char *name, const char *suffix,
+topic_file_path(const struct logd *ld, const char *name, const char *ext,
     char *dst, size_t size, struct err *e)
 {
-	if ((size_t)snprintf(dst, size, "%s/%s/%s.conf%s", ld->cfg.data_dir,
-	    TOPICS_DIR, name, suffix) >= size)
+	if ((size_t)snprintf(dst, size, "%s/%s/%s%s", ld->cfg.data_dir,
+	    TOPICS_DIR, name, ext) >= size)
 		return err_set(e, EXIT_CONFIG, "topic path too long for '%s'",
 		    name);
 	return 0;
@@ -219,7 +230,7 @@ topic_save(const struct logd *ld, const struct topic *t, struct err *e)
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if (topic_file_path(ld, t->name, "", path, sizeof(path), e) < 0)
+	if (topic_file_path(ld, t->name, ".conf", path, sizeof(path), e) < 0)
 		return -1;
 	conf = tconf_format(&t->conf);
 	if (conf == NULL)
@@ -308,7 +319,8 @@ topic_create(struct logd *ld, const char *name, int32_t partitions,
 		for (i = 0; i < t->npartitions; i++)
 			if (t->parts[i] != NULL)
 				ld_remove(ld->dir, name, i, NULL);
-		if (topic_file_path(ld, name, "", path, sizeof(path), NULL) == 0)
+		if (topic_file_path(ld, name, ".conf", path, sizeof(path),
+		    NULL) == 0)
 			unlink(path);
 		topic_free(t);
 		return -1;
@@ -341,7 +353,7 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 		for (j = old; j < total; j++) {
 			if (t->parts[j] != NULL)
 				ld_remove(ld->dir, t->name, j, NULL);
-			free(t->parts[j]);
+			partition_free(t->parts[j]);
 			t->parts[j] = NULL;
 		}
 		t->npartitions = old;
@@ -352,7 +364,7 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 
 /*
  * Remove every partition of `name` the logdir holds, then the topic's
- * ".conf.deleted" file: the second half of a deletion.
+ * ".del" file: the second half of a deletion.
  */
 static int
 topic_remove_data(struct logd *ld, const char *name, struct err *e)
@@ -370,7 +382,7 @@ topic_remove_data(struct logd *ld, const char *name, struct err *e)
 		if (ld_remove(ld->dir, name, p->partition, e) < 0)
 			return -1;
 	}
-	if (topic_file_path(ld, name, ".deleted", path, sizeof(path), e) < 0)
+	if (topic_file_path(ld, name, ".del", path, sizeof(path), e) < 0)
 		return -1;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_sys(e, EXIT_IOERR, "unable to remove '%s'", path);
@@ -384,8 +396,8 @@ topic_delete(struct logd *ld, struct topic *t, struct err *e)
 	bool found;
 	size_t i = topic_index(ld, t->name, strlen(t->name), &found);
 
-	if (topic_file_path(ld, t->name, "", from, sizeof(from), e) < 0 ||
-	    topic_file_path(ld, t->name, ".deleted", to, sizeof(to), e) < 0)
+	if (topic_file_path(ld, t->name, ".conf", from, sizeof(from), e) < 0 ||
+	    topic_file_path(ld, t->name, ".del", to, sizeof(to), e) < 0)
 		return -1;
 	if (rename(from, to) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to rename '%s'", from);
@@ -463,7 +475,7 @@ static void
 topic_finish_delete(struct logd *ld, const char *file)
 {
 	char name[TOPIC_NAME_MAX + 1];
-	size_t len = strlen(file) - strlen(".conf.deleted");
+	size_t len = strlen(file) - strlen(".del");
 	struct err e = { 0 };
 
 	if (len > TOPIC_NAME_MAX)
@@ -539,7 +551,7 @@ topics_load(struct logd *ld, struct err *e)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		size_t n = strlen(de->d_name);
 
-		if (n > 13 && strcmp(de->d_name + n - 13, ".conf.deleted") == 0)
+		if (n > 4 && strcmp(de->d_name + n - 4, ".del") == 0)
 			topic_finish_delete(ld, de->d_name);
 		else if (n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0)
 			rc = topic_load_one(ld, de->d_name, e);
