@@ -11,7 +11,7 @@
 
 struct err {
 	int code;		/* enum exit_code; 0 while no error is set */
-	char msg[256];
+	char msg[512];
 };
 
 /*

@@ -94,6 +94,8 @@ kill_daemons() {
 	[ -f "$BATS_TEST_TMPDIR/.pids" ] || return 0
 	while read -r pid; do
 		kill -KILL "$pid" 2>/dev/null || true
+		# Reap it here so bash prints no "Killed" job message.
+		wait "$pid" 2>/dev/null || true
 	done <"$BATS_TEST_TMPDIR/.pids"
 	rm -f "$BATS_TEST_TMPDIR/.pids"
 }

@@ -9,7 +9,8 @@
  *   .timeindex  0  i64 timestamp               8  u32 offset - segment base
  *
  * As in Kafka, an all-zero entry after the first ends the valid entries
- * (files are preallocated and zero-filled).
+ * (files are preallocated and zero-filled); a file of nothing but zeros
+ * is the empty index of a live, active segment.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -103,6 +104,8 @@ index_read(struct kd_ctx *ctx, const char *path, bool is_time, int64_t base,
 		struct kd_index_entry *x = &out->v[out->n];
 
 		p = data.data + i * es;
+		if (i == 0 && all_zero(p, data.len))
+			break;
 		if (i > 0 && all_zero(p, es)) {
 			if (report && !all_zero(p, data.len - i * es))
 				kd_problem(ctx, path, i * es, "non-zero bytes "

@@ -87,6 +87,7 @@ print_version(void)
 	logd_api_versions_print();
 }
 
+
 static int
 bad_usage(const char *msg)
 {
@@ -107,8 +108,12 @@ logd_run(struct logd_opts *o)
 	ld.opts = o;
 	logd_config_init(&ld.cfg);
 	if (logd_config_load(&ld.cfg, o, &e) < 0) {
+		if (e.code == EXIT_USAGE) {
+			rc = bad_usage(e.msg);
+			goto out;
+		}
 		log_errorx("%s", e.msg);
-		rc = e.code == EXIT_USAGE ? EXIT_USAGE : EXIT_CONFIG;
+		rc = EXIT_CONFIG;
 		goto out;
 	}
 	if (o->check_only) {

@@ -61,6 +61,14 @@ struct logd_opts {
 };
 
 struct topic;
+struct producer_entry;
+
+/* The idempotent producers of one partition (logd_producers.c). */
+struct producer_table {
+	struct producer_entry *slots;	/* open addressing; NULL when empty */
+	uint32_t cap;			/* a power of two, or 0 */
+	uint32_t count;
+};
 
 struct partition {
 	struct topic *topic;
@@ -68,6 +76,7 @@ struct partition {
 	struct plog *log;
 	int32_t leader_epoch;
 	int64_t high_watermark;
+	struct producer_table producers;
 };
 
 struct topic {
@@ -133,6 +142,8 @@ struct logd {
 	int64_t next_idle_check_ms;
 	int64_t next_checkpoint_ms;
 	uint64_t requests;
+	int64_t pid_next;		/* next producer id to hand out */
+	int64_t pid_block_end;		/* last id of the reserved block */
 	const struct logd_opts *opts;	/* for SIGHUP reloads */
 };
 
@@ -189,6 +200,7 @@ enum handle_result handle_create_topics(struct req *q);
 enum handle_result handle_delete_topics(struct req *q);
 enum handle_result handle_create_partitions(struct req *q);
 enum handle_result handle_describe_configs(struct req *q);
+enum handle_result handle_init_producer_id(struct req *q);
 
 /* logd_topics.c */
 int topics_load(struct logd *ld, struct err *e);
@@ -209,15 +221,46 @@ void topics_run_retention(struct logd *ld, int64_t now_ms);
 void topics_flush_due(struct logd *ld, int64_t now_ms);
 int topics_flush_all(struct logd *ld, struct err *e);
 
+/* logd_producers.c: idempotent producer state per partition */
+struct producer_verdict {
+	bool duplicate;		/* all batches were appended before */
+	int64_t base_offset;	/* then: the original first offset */
+	int64_t timestamp;	/* and that batch's max timestamp */
+};
+/*
+ * Check a validated record set against the producers' epochs and
+ * sequences without changing anything. Returns KERR_NONE (appendable, or
+ * a duplicate to acknowledge without appending when out->duplicate), or
+ * INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER,
+ * UNKNOWN_PRODUCER_ID, CORRUPT_MESSAGE (an id without sequence or epoch)
+ * or INVALID_REQUEST (too many producers in one set).
+ */
+int16_t producers_check(const struct producer_table *t, const uint8_t *data,
+    size_t len, struct producer_verdict *out);
+/* Record the batches of an appended set whose offsets lie in [from, to). */
+void producers_commit(struct producer_table *t, const uint8_t *data,
+    size_t len, int64_t from, int64_t to);
+/* Rebuild p->producers from the batch headers of p->log. */
+void producers_load(struct partition *p);
+void producers_release(struct producer_table *t);
+
+/* logd_producer_id.c: the producer-id-block file */
+int producer_ids_open(struct logd *ld, struct err *e);
+
 /* logd_store.c: meta.properties and the logdir (lock, marker, checkpoints) */
 int store_open(struct logd *ld, struct err *e);
 void store_close(struct logd *ld, bool clean);
 void store_checkpoint(struct logd *ld);
+/* Value of `key=` in properties text, copied to dst; false if absent. */
+bool store_prop_get(const char *text, const char *key, char *dst,
+    size_t size);
 
 /* logd_ctl.c: the admin socket */
 int ctl_listen(struct logd *ld, struct err *e);
 /* `logd ctl ...`: argv[0] is "ctl". Returns the exit status. */
 int ctl_main(int argc, char **argv);
 void ctl_accept(struct logd *ld);
+/* Remove the socket file at shutdown. */
+void ctl_unlink(struct logd *ld);
 
 #endif

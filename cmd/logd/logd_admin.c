@@ -47,7 +47,7 @@ struct create_req {
 	int32_t partitions;
 	int16_t replication;
 	int16_t error;
-	char msg[300];
+	char msg[600];
 	struct tconf conf;
 };
 
@@ -181,7 +181,9 @@ handle_create_topics(struct req *q)
 			proto_str_copy(c->name, name, sizeof(name));
 			if (topic_create(q->ld, name, c->partitions, &c->conf,
 			    NULL, &e) < 0) {
-				c->error = KERR_KAFKA_STORAGE_ERROR;
+				c->error = e.code == EXIT_DATAERR ?
+				    KERR_INVALID_TOPIC_EXCEPTION :
+				    KERR_KAFKA_STORAGE_ERROR;
 				snprintf(c->msg, sizeof(c->msg), "%s", e.msg);
 				log_warnx("creating topic '%s': %s", name, e.msg);
 			} else {
@@ -285,7 +287,7 @@ handle_create_partitions(struct req *q)
 		int32_t count = br_i32(r), na, k;
 		struct topic *t = topic_find(q->ld, name.p, (size_t)name.len);
 		int16_t code = KERR_NONE;
-		char msg[300] = "";
+		char msg[600] = "";
 		struct err e = { 0 };
 
 		na = proto_read_array_len(r, true, 4);

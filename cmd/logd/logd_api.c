@@ -31,6 +31,7 @@ static const struct api_entry apis[] = {
 	{ API_API_VERSIONS, 0, 2, handle_api_versions },
 	{ API_CREATE_TOPICS, 0, 4, handle_create_topics },
 	{ API_DELETE_TOPICS, 0, 3, handle_delete_topics },
+	{ API_INIT_PRODUCER_ID, 0, 1, handle_init_producer_id },
 	{ API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs },
 	{ API_CREATE_PARTITIONS, 0, 1, handle_create_partitions },
 };

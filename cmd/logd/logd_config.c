@@ -196,8 +196,10 @@ load_file(struct logd_config *cfg, const char *path, struct err *e)
 		if (config_set(cfg, k->scalar, v->scalar, e) < 0) {
 			char msg[sizeof(e->msg)];
 
+			/* An unknown key is the key's fault, a bad value the value's. */
 			snprintf(msg, sizeof(msg), "%s", e->msg);
-			rc = ytree_error(doc, v, e, "%s", msg);
+			rc = ytree_error(doc, strncmp(msg, "unknown setting", 15) ?
+			    v : k, e, "%s", msg);
 		}
 	}
 	ytree_doc_free(doc);

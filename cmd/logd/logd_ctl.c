@@ -155,6 +155,15 @@ ctl_run(struct logd *ld, char *line, struct buf *out, struct err *e)
 }
 
 void
+ctl_unlink(struct logd *ld)
+{
+	char path[PATH_MAX];
+
+	if (ctl_path(ld->cfg.data_dir, path, sizeof(path), NULL) == 0)
+		unlink(path);
+}
+
+void
 ctl_accept(struct logd *ld)
 {
 	struct timeval tv = { 1, 0 };

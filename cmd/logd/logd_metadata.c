@@ -81,7 +81,8 @@ put_requested_topic(struct req *q, struct proto_str name, bool auto_create)
 	if (topic_create(ld, cname, ld->cfg.num_partitions, NULL, &t, &e) < 0) {
 		log_warnx("auto-creating topic '%s' for %s: %s", cname,
 		    q->c->peer, e.msg);
-		put_topic_error(q, name, KERR_KAFKA_STORAGE_ERROR);
+		put_topic_error(q, name, e.code == EXIT_DATAERR ?
+		    KERR_INVALID_TOPIC_EXCEPTION : KERR_KAFKA_STORAGE_ERROR);
 		return;
 	}
 	log_info("auto-created topic '%s' with %d partitions for %s", cname,

@@ -740,6 +740,7 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 	drain(ld, &orig);
 	close(ld->ctl_fd);
 	ld->ctl_fd = -1;
+	ctl_unlink(ld);
 	close(ld->epfd);
 	return 0;
 }

@@ -6,6 +6,12 @@
  * offsets are assigned by rewriting each batch's base offset. acks=0
  * requests get no response at all, as Kafka clients expect.
  *
+ * Batches of idempotent producers (producer id >= 0) are checked against
+ * the partition's producer state first (logd_producers.c): a retried batch
+ * is acknowledged with its original offset and not appended again; a
+ * sequence gap, a stale epoch or an unknown producer refuses the
+ * partition's whole record set.
+ *
  * Versions 0-2 are advertised only because librdkafka enables gzip and
  * snappy just when Produce v0 is in the broker's range; it then sends v7.
  * Their magic 0/1 message sets are refused (UNSUPPORTED_FOR_MESSAGE_FORMAT).
@@ -103,8 +109,10 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 	uint8_t *data = (uint8_t *)(uintptr_t)recs.p;
 	size_t len = recs.len > 0 ? (size_t)recs.len : 0;
 	struct plog_append_info info;
+	struct producer_verdict pv;
 	struct err e = { 0 };
-	int64_t append_time = -1;
+	int64_t append_time = -1, end = plog_end_offset(p->log);
+	bool log_append_time;
 
 	res->log_start_offset = plog_start_offset(p->log);
 	if (recs.len < 0) {
@@ -120,8 +128,25 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 		res->error = KERR_NOT_ENOUGH_REPLICAS;
 		return;
 	}
-	if (strcmp(tconf_value(&p->topic->conf, bd,
-	    TCONF_MESSAGE_TIMESTAMP_TYPE, NULL), "LogAppendTime") == 0)
+	log_append_time = strcmp(tconf_value(&p->topic->conf, bd,
+	    TCONF_MESSAGE_TIMESTAMP_TYPE, NULL), "LogAppendTime") == 0;
+	res->error = producers_check(&p->producers, data, len, &pv);
+	if (res->error != KERR_NONE) {
+		log_debug("refusing produce from %s: %s: topic=%s partition=%"
+		    PRId32, q->c->peer, proto_error_name(res->error),
+		    p->topic->name, p->id);
+		return;
+	}
+	/* A retry of batches already written: acknowledge, append nothing. */
+	if (pv.duplicate) {
+		log_debug("duplicate batch from %s acknowledged: topic=%s "
+		    "partition=%" PRId32 " offset=%" PRId64, q->c->peer,
+		    p->topic->name, p->id, pv.base_offset);
+		res->base_offset = pv.base_offset;
+		res->log_append_time = log_append_time ? pv.timestamp : -1;
+		return;
+	}
+	if (log_append_time)
 		append_time = clock_wall_ms();
 	stamp_batches(p, data, len, append_time);
 	if (plog_append(p->log, data, len, PLOG_APPEND_ASSIGN_OFFSETS,
@@ -129,8 +154,13 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 		log_warnx("append failed: topic=%s partition=%" PRId32 ": %s",
 		    p->topic->name, p->id, e.msg);
 		res->error = KERR_KAFKA_STORAGE_ERROR;
+		/* Batches that reached earlier segments stay: remember them. */
+		producers_commit(&p->producers, data, len, end,
+		    plog_end_offset(p->log));
 		return;
 	}
+	producers_commit(&p->producers, data, len, info.first_offset,
+	    info.last_offset + 1);
 	p->high_watermark = plog_end_offset(p->log);
 	q->ld->appended = true;
 	res->base_offset = info.first_offset;

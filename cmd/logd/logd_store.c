@@ -3,7 +3,8 @@
  * The data directory as a whole: meta.properties (broker.id and
  * cluster.id, written on first start and checked on every later one) and
  * the logdir that owns the lock, the clean-shutdown marker, the checkpoint
- * files and every partition's log (libcommon/logdir.h).
+ * files and every partition's log (libcommon/logdir.h). The
+ * producer-id-block file is logd_producer_id.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,9 +53,8 @@ new_cluster_id(char *dst, size_t size)
 	buf_release(&b);
 }
 
-/* Value of `key=` in properties text, copied to dst; false if absent. */
-static bool
-prop_get(const char *text, const char *key, char *dst, size_t size)
+bool
+store_prop_get(const char *text, const char *key, char *dst, size_t size)
 {
 	size_t klen = strlen(key);
 	const char *p = text;
@@ -94,8 +94,8 @@ meta_check(struct logd *ld, const char *path, bool *missing, struct err *e)
 		*missing = true;
 		return 0;
 	}
-	if (!prop_get(text, "broker.id", id, sizeof(id)) ||
-	    !prop_get(text, "cluster.id", cluster, sizeof(cluster)) ||
+	if (!store_prop_get(text, "broker.id", id, sizeof(id)) ||
+	    !store_prop_get(text, "cluster.id", cluster, sizeof(cluster)) ||
 	    opt_parse_i64("broker.id", id, 0, INT32_MAX, &stored_id, e) < 0) {
 		free(text);
 		return err_set(e, EXIT_CONFIG, "'%s' lacks a valid broker.id or "
@@ -130,6 +130,28 @@ meta_format(struct logd *ld, const char *path, struct err *e)
 	    " cluster.id=%s", ld->cfg.data_dir, ld->cfg.broker_id,
 	    ld->cfg.cluster_id);
 	return file_write_atomic(path, text, (size_t)n, e);
+}
+
+/* mkdir -p: the data directory and any missing parents. */
+static int
+mkdir_parents(const char *dir, struct err *e)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(path))
+		return err_set(e, EXIT_CONFIG, "data directory path too long");
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return err_sys(e, EXIT_CANTCREAT,
+			    "unable to create data directory '%s'", path);
+		path[i] = i < n ? '/' : '\0';
+	}
+	return 0;
 }
 
 /* Log what opening each partition had to repair. */
@@ -169,9 +191,8 @@ store_open(struct logd *ld, struct err *e)
 	char path[PATH_MAX];
 	bool missing;
 
-	if (mkdir(ld->cfg.data_dir, 0755) < 0 && errno != EEXIST)
-		return err_sys(e, EXIT_CANTCREAT,
-		    "unable to create data directory '%s'", ld->cfg.data_dir);
+	if (mkdir_parents(ld->cfg.data_dir, e) < 0)
+		return -1;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ld->cfg.data_dir,
 	    META_FILE) >= sizeof(path))
 		return err_set(e, EXIT_CONFIG, "data directory path too long");
@@ -188,7 +209,9 @@ store_open(struct logd *ld, struct err *e)
 		return -1;
 	if (missing && meta_format(ld, path, e) < 0)
 		return -1;
-	if (!ld_clean_shutdown(ld->dir))
+	if (producer_ids_open(ld, e) < 0)
+		return -1;
+	if (!missing && !ld_clean_shutdown(ld->dir))
 		log_info("no clean-shutdown marker in '%s': logs were recovered",
 		    ld->cfg.data_dir);
 	report_recovery(ld->dir);

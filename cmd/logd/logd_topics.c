@@ -302,11 +302,45 @@ topic_open_partitions(struct logd *ld, struct topic *t, struct err *e)
 	return 0;
 }
 
+/*
+ * Kafka refuses a topic whose name equals an existing one once '.' and
+ * '_' are treated alike (their metric names would collide); so do we.
+ */
+static const struct topic *
+topic_collision(const struct logd *ld, const char *name)
+{
+	size_t i, j, n = strlen(name);
+
+	for (i = 0; i < ld->ntopics; i++) {
+		const char *other = ld->topics[i]->name;
+
+		if (strlen(other) != n || strcmp(other, name) == 0)
+			continue;
+		for (j = 0; j < n; j++) {
+			char a = name[j] == '.' ? '_' : name[j];
+			char b = other[j] == '.' ? '_' : other[j];
+
+			if (a != b)
+				break;
+		}
+		if (j == n)
+			return ld->topics[i];
+	}
+	return NULL;
+}
+
 int
 topic_create(struct logd *ld, const char *name, int32_t partitions,
     const struct tconf *conf, struct topic **out, struct err *e)
 {
-	struct topic *t = topic_alloc(name, partitions, conf);
+	const struct topic *clash = topic_collision(ld, name);
+	struct topic *t;
+
+	if (clash != NULL)
+		return err_set(e, EXIT_DATAERR, "topic '%s' collides with "
+		    "existing topic '%s' ('.' and '_' are treated alike)",
+		    name, clash->name);
+	t = topic_alloc(name, partitions, conf);
 
 	if (t == NULL)
 		return err_set(e, EXIT_OSERR, "out of memory");
