@@ -120,6 +120,7 @@ struct conn {
 	struct conn *park_next;
 	bool want_write;		/* EPOLLOUT registered */
 	bool read_paused;		/* back-pressure: EPOLLIN removed */
+	bool peer_closed;		/* EOF read: answer what came, then close */
 	bool closing;
 	struct conn *next, *prev;	/* all connections */
 };

@@ -97,7 +97,7 @@ conn_update_events(struct logd *ld, struct conn *c)
 	struct epoll_event ev = { 0 };
 	bool want_read, want_write;
 
-	want_read = !c->parked && !c->closing &&
+	want_read = !c->parked && !c->closing && !c->peer_closed &&
 	    c->out_bytes < (size_t)ld->cfg.max_conn_output_bytes;
 	want_write = c->out_head != NULL;
 	if (want_read == !c->read_paused && want_write == c->want_write)
@@ -274,6 +274,9 @@ conn_flush(struct logd *ld, struct conn *c)
 			return -1;
 		}
 	}
+	/* A client that half-closed has had every answer: done. */
+	if (c->peer_closed && c->out_head == NULL && !c->parked)
+		return -1;
 	conn_update_events(ld, c);
 	return 0;
 }
@@ -409,9 +412,13 @@ conn_on_readable(struct logd *ld, struct conn *c, int64_t now)
 			continue;
 		}
 		if (n == 0) {
+			/*
+			 * The client will send no more; answer the requests
+			 * it already sent (a half-close), then close.
+			 */
 			log_debug("connection from %s closed by peer", c->peer);
-			conn_close(ld, c);
-			return;
+			c->peer_closed = true;
+			break;
 		}
 		if (errno == EINTR)
 			continue;
@@ -422,7 +429,10 @@ conn_on_readable(struct logd *ld, struct conn *c, int64_t now)
 		conn_close(ld, c);
 		return;
 	}
-	conn_process(ld, c, now);
+	if (conn_process(ld, c, now) < 0)
+		return;
+	if (c->peer_closed && !c->parked && c->out_head == NULL)
+		conn_close(ld, c);
 }
 
 static void
