@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "recjson.h"
 #include "kdump.h"
 #include "banned.h"
 
@@ -128,13 +129,6 @@ kd_put_word(struct buf *b, const void *data, size_t len)
 		put_escaped(b, p, len);
 }
 
-static const char *
-ts_type(const struct rec_batch *b)
-{
-	return b->attributes & REC_ATTR_LOG_APPEND_TIME ? "log_append" :
-	    "create";
-}
-
 /* "commit", "abort" or NULL, from a control record's key. */
 static const char *
 control_type(const struct rec_record *r)
@@ -199,7 +193,7 @@ print_batch_json(struct kd_ctx *ctx, const struct kd_scan *s,
 	json_obj_u64(&o, "crc", b->crc);
 	json_obj_bool(&o, "crc_valid", crc_ok);
 	json_obj_cstr(&o, "compression", codec ? codec : "unknown");
-	json_obj_cstr(&o, "timestamp_type", ts_type(b));
+	json_obj_cstr(&o, "timestamp_type", recjson_timestamp_type(b));
 	json_obj_i64(&o, "base_timestamp", b->base_timestamp);
 	json_obj_i64(&o, "max_timestamp", b->max_timestamp);
 	json_obj_i64(&o, "producer_id", b->producer_id);
@@ -230,7 +224,7 @@ print_batch(struct kd_ctx *ctx, const struct kd_scan *s,
 		    " max_timestamp=%" PRId64, b->base_offset,
 		    rec_batch_last_offset(b), b->record_count, pos, b->size,
 		    b->magic, b->crc, crc_ok ? "true" : "false",
-		    codec ? codec : "unknown", ts_type(b), b->base_timestamp,
+		    codec ? codec : "unknown", recjson_timestamp_type(b), b->base_timestamp,
 		    b->max_timestamp);
 		buf_printf(l, " producer_id=%" PRId64 " producer_epoch=%d"
 		    " base_sequence=%" PRId32 " last_sequence=%" PRId32
@@ -242,32 +236,6 @@ print_batch(struct kd_ctx *ctx, const struct kd_scan *s,
 	}
 	buf_putc(l, '\n');
 	kd_emit(ctx);
-}
-
-/* Headers as the envelope's [{"key":..,"value":..}], in order. */
-static int
-put_headers_json(struct buf *l, const struct rec_record *r, struct err *e)
-{
-	struct rec_header h;
-	struct breader br;
-	struct json_arr a;
-	struct json_obj o;
-	int32_t i;
-
-	br_init(&br, r->headers, r->headers_len);
-	json_arr_begin(&a, l);
-	for (i = 0; i < r->header_count; i++) {
-		if (rec_header_next(&br, &h, e) < 0)
-			return -1;
-		json_arr_next(&a);
-		json_obj_begin(&o, l);
-		json_obj_key(&o, "key");
-		json_put_str(l, h.key.data, (size_t)h.key.len);
-		json_obj_bytes(&o, "value", h.value.data, h.value.len);
-		json_obj_end(&o);
-	}
-	json_arr_end(&a);
-	return 0;
 }
 
 static int
@@ -300,22 +268,12 @@ print_record(struct kd_ctx *ctx, const struct kd_part *part,
 	const struct kd_opts *o = ctx->o;
 	struct buf *l = &ctx->line;
 	struct err e = { 0 };
-	struct json_obj j;
 	const char *ctl;
 	int rc;
 
 	if (o->json) {
-		json_obj_begin(&j, l);
-		put_part_json(&j, part);
-		json_obj_i64(&j, "offset", r->offset);
-		json_obj_i64(&j, "timestamp", r->timestamp);
-		json_obj_cstr(&j, "timestamp_type", ts_type(b));
-		json_obj_bytes(&j, "key", r->key.data, r->key.len);
-		json_obj_bytes(&j, "value", r->value.data, r->value.len);
-		json_obj_key(&j, "headers");
-		rc = put_headers_json(l, r, &e);
-		json_obj_i64(&j, "leader_epoch", b->leader_epoch);
-		json_obj_end(&j);
+		rc = recjson_put_record(l, part ? part->topic : NULL,
+		    part ? part->partition : -1, b, r, &e);
 	} else {
 		buf_printf(l, "%srecord offset=%" PRId64 " timestamp=%" PRId64
 		    " key=", o->batches ? "  " : "", r->offset, r->timestamp);
