@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A data directory of partition logs (see logdir.h): the lock, the
- * clean-shutdown marker, the two checkpoint files and the enumeration of
+ * clean-shutdown marker, the checkpoint files and the enumeration of
  * `<topic>-<partition>` directories.
  */
 #include <dirent.h>
@@ -25,6 +25,7 @@ struct logdir {
 	int lock_fd;
 	bool readonly;
 	bool clean;
+	bool cleaner_file;	/* cleaner-offset-checkpoint is to be kept */
 	struct plog_config cfg;
 	struct ld_partition *parts;	/* sorted by topic, then partition */
 	size_t n;
@@ -119,10 +120,10 @@ read_ckpt(const struct logdir *ld, const char *name, struct ckpt *c,
 
 static int
 open_part(struct logdir *ld, const char *name, const struct ckpt *rp,
-    const struct ckpt *lso, struct err *e)
+    const struct ckpt *lso, const struct ckpt *cln, struct err *e)
 {
 	char topic[CKPT_TOPIC_MAX + 1], path[PATH_MAX];
-	int64_t recovery_point = 0, start = 0;
+	int64_t recovery_point = 0, start = 0, cleaned;
 	struct ld_partition *p;
 	int32_t partition;
 	unsigned flags = 0;
@@ -145,6 +146,8 @@ open_part(struct logdir *ld, const char *name, const struct ckpt *rp,
 	if (plog_open(path, &ld->cfg, recovery_point, start, flags, &p->report,
 	    &p->log, e) < 0)
 		return -1;
+	if (ckpt_get(cln, topic, partition, &cleaned))
+		plog_set_cleaner_checkpoint(p->log, cleaned);
 	ld->n++;
 	return 0;
 }
@@ -193,15 +196,21 @@ remove_part_dir(const struct logdir *ld, const char *name, struct err *e)
 static int
 load_parts(struct logdir *ld, struct err *e)
 {
-	struct ckpt rp, lso;
+	char path[PATH_MAX];
+	struct ckpt rp, lso, cln;
 	struct dirent *d;
 	DIR *dir = NULL;
 	int r = -1;
 
 	ckpt_init(&rp);
 	ckpt_init(&lso);
+	ckpt_init(&cln);
+	if (join(path, sizeof(path), ld->path, LD_CLEANER_FILE, e) < 0)
+		goto out;
+	ld->cleaner_file = access(path, F_OK) == 0;
 	if (read_ckpt(ld, LD_RECOVERY_POINT_FILE, &rp, e) < 0 ||
-	    read_ckpt(ld, LD_LOG_START_FILE, &lso, e) < 0)
+	    read_ckpt(ld, LD_LOG_START_FILE, &lso, e) < 0 ||
+	    read_ckpt(ld, LD_CLEANER_FILE, &cln, e) < 0)
 		goto out;
 	if ((dir = opendir(ld->path)) == NULL) {
 		err_sys(e, EXIT_IOERR, "unable to open data directory '%s'",
@@ -216,7 +225,7 @@ load_parts(struct logdir *ld, struct err *e)
 				goto out;
 			continue;
 		}
-		if (open_part(ld, d->d_name, &rp, &lso, e) < 0)
+		if (open_part(ld, d->d_name, &rp, &lso, &cln, e) < 0)
 			goto out;
 	}
 	if (errno != 0) {
@@ -232,6 +241,7 @@ out:
 		closedir(dir);
 	ckpt_release(&rp);
 	ckpt_release(&lso);
+	ckpt_release(&cln);
 	return r;
 }
 
@@ -381,7 +391,8 @@ ld_create(struct logdir *ld, const char *topic, int32_t partition,
 	    plog_open(path, cfg != NULL ? cfg : &ld->cfg, 0, 0, 0, &p->report,
 	    &p->log, e) < 0 || dir_fsync_of(path, e) < 0) {
 		plog_free(p->log);
-		rmdir(path);
+		/* Leave nothing behind that a later open would take for data. */
+		remove_part_dir(ld, name, NULL);
 		return -1;
 	}
 	if (++ld->n > 1)
@@ -447,7 +458,7 @@ int
 ld_checkpoint(struct logdir *ld, struct err *e)
 {
 	char path[PATH_MAX];
-	struct ckpt rp, lso;
+	struct ckpt rp, lso, cln;
 	size_t i;
 	int r = -1;
 
@@ -455,13 +466,17 @@ ld_checkpoint(struct logdir *ld, struct err *e)
 		return 0;
 	ckpt_init(&rp);
 	ckpt_init(&lso);
+	ckpt_init(&cln);
 	for (i = 0; i < ld->n; i++) {
 		const struct ld_partition *p = &ld->parts[i];
+		int64_t cleaned = plog_cleaner_checkpoint(p->log);
 
 		if (ckpt_set(&rp, p->topic, p->partition,
 		    plog_recovery_point(p->log), e) < 0 ||
 		    ckpt_set(&lso, p->topic, p->partition,
-		    plog_start_offset(p->log), e) < 0)
+		    plog_start_offset(p->log), e) < 0 ||
+		    (cleaned >= 0 && ckpt_set(&cln, p->topic, p->partition,
+		    cleaned, e) < 0))
 			goto out;
 	}
 	if (join(path, sizeof(path), ld->path, LD_RECOVERY_POINT_FILE, e) < 0 ||
@@ -469,10 +484,18 @@ ld_checkpoint(struct logdir *ld, struct err *e)
 	    join(path, sizeof(path), ld->path, LD_LOG_START_FILE, e) < 0 ||
 	    ckpt_write(path, &lso, e) < 0)
 		goto out;
+	/* Like Kafka's, but only once some log has been compacted. */
+	if (cln.count > 0 || ld->cleaner_file) {
+		if (join(path, sizeof(path), ld->path, LD_CLEANER_FILE, e) < 0 ||
+		    ckpt_write(path, &cln, e) < 0)
+			goto out;
+		ld->cleaner_file = true;
+	}
 	r = 0;
 out:
 	ckpt_release(&rp);
 	ckpt_release(&lso);
+	ckpt_release(&cln);
 	return r;
 }
 

@@ -7,12 +7,14 @@
  *   <dir>/.klog_cleanshutdown                present only after a clean close
  *   <dir>/recovery-point-offset-checkpoint   see ckpt.h
  *   <dir>/log-start-offset-checkpoint
+ *   <dir>/cleaner-offset-checkpoint          compacted logs' cleaner
+ *                                            checkpoints (plog_compact)
  *   <dir>/<topic>-<partition>/               one plog each (see plog.h)
  *   <dir>/<topic>-<partition>.<ms>-delete/   being removed (ld_remove)
  *
  * Opening loads every partition (recovering them unless the clean-shutdown
  * marker was there) and removes the marker; a clean close flushes every
- * log, writes both checkpoints, closes the logs, then writes the marker.
+ * log, writes the checkpoints, closes the logs, then writes the marker.
  */
 #ifndef KLOG_LOGDIR_H
 #define KLOG_LOGDIR_H
@@ -29,6 +31,7 @@
 #define LD_CLEAN_SHUTDOWN_FILE ".klog_cleanshutdown"
 #define LD_RECOVERY_POINT_FILE "recovery-point-offset-checkpoint"
 #define LD_LOG_START_FILE "log-start-offset-checkpoint"
+#define LD_CLEANER_FILE "cleaner-offset-checkpoint"
 
 struct logdir;
 
@@ -53,9 +56,10 @@ enum ld_open_flags {
 /*
  * Open the data directory `path`: take an exclusive flock on <path>/.lock
  * (unless read-only), note and (after loading) remove the clean-shutdown
- * marker, read both checkpoint files (missing ones count as empty) and
+ * marker, read the checkpoint files (missing ones count as empty) and
  * open every `<topic>-<partition>` subdirectory as a plog with `cfg`,
- * its recovery point and log start offset (0 when not checkpointed).
+ * its recovery point and log start offset (0 when not checkpointed) and
+ * its cleaner checkpoint (plog_set_cleaner_checkpoint, when present).
  * Names are split at the last '-'; entries whose partition is not a
  * non-negative integer or whose topic is not a legal name are ignored.
  * Partitions are ordered by topic, then partition. *out is owned by the
@@ -99,7 +103,12 @@ int ld_create(struct logdir *ld, const char *topic, int32_t partition,
 int ld_remove(struct logdir *ld, const char *topic, int32_t partition,
     struct err *e);
 
-/* Write both checkpoint files from the logs' current values. 0 or -1. */
+/*
+ * Write the recovery-point and log-start checkpoint files from the logs'
+ * current values, and the cleaner checkpoint file with every log whose
+ * cleaner checkpoint is set (plog_cleaner_checkpoint() >= 0) when there
+ * is one or the file existed at open. 0 or -1.
+ */
 int ld_checkpoint(struct logdir *ld, struct err *e);
 
 /* plog_flush() every log, then ld_checkpoint(). 0 or -1. */

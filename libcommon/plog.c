@@ -109,7 +109,18 @@ plog_size(const struct plog *log)
 	return n;
 }
 
-/* See plog_impl.h for these three. */
+/* See plog_impl.h for these four. */
+int
+plog_dir_fsync(const struct plog *log, struct err *e)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/.", log->dir) >= (int)sizeof(path))
+		return err_set(e, EXIT_SOFTWARE, "path too long: '%s'",
+		    log->dir);
+	return dir_fsync_of(path, e);
+}
+
 int
 plog_push_seg(struct plog *log, struct seg *s, struct err *e)
 {
@@ -191,12 +202,229 @@ remove_file(struct plog *log, const char *name, struct plog_report *rep,
 }
 
 /*
- * List the segment base offsets in the directory (sorted into *bases_out,
- * caller frees), removing leftovers of interrupted operations.
+ * Completing a compaction swap interrupted by a crash (see plog_compact
+ * for the protocol). A "<base>.log.swap" exists only once the cleaned
+ * segment was complete, fsynced and all its files renamed from .cleaned;
+ * it then replaces the old segments whose base offsets lie in
+ * [its base, its next offset). A ".swap" at or above the lowest base of a
+ * ".cleaned" file belongs to a swap that had not reached that point.
+ */
+struct swap_file {
+	int64_t base;
+	int kind;		/* index into seg_exts */
+};
+
+struct swap_plan {
+	struct swap_file *files;	/* every parsable *.swap file */
+	size_t n, cap;
+	int64_t min_cleaned;	/* lowest base of a *.cleaned; INT64_MAX */
+	int64_t *logs;		/* bases of the committed .log.swap files */
+	size_t nlogs;
+	int64_t lo, hi;		/* old segments replaced: [lo, hi) */
+};
+
+static const char *const seg_exts[] = { ".log", ".index", ".timeindex" };
+
+static void
+swap_plan_release(struct swap_plan *p)
+{
+	free(p->files);
+	free(p->logs);
+}
+
+/*
+ * If `name` is a segment file name followed by `suffix`, return 1 with
+ * *base and *kind (index into seg_exts) set; else 0.
  */
 static int
-list_segments(struct plog *log, struct plog_report *rep, int64_t **bases_out,
-    size_t *n_out, struct err *e)
+parse_suffixed(const char *name, const char *suffix, int64_t *base, int *kind)
+{
+	size_t n = strlen(name), m = strlen(suffix), i;
+	const char *ext;
+	char tmp[64];
+
+	if (n <= m || n - m >= sizeof(tmp) || strcmp(name + n - m, suffix) != 0)
+		return 0;
+	memcpy(tmp, name, n - m);
+	tmp[n - m] = '\0';
+	if (!seg_parse_file_name(tmp, base, &ext))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(seg_exts); i++)
+		if (strcmp(ext, seg_exts[i]) == 0)
+			*kind = (int)i;
+	return 1;
+}
+
+static bool
+swap_committed(const struct swap_plan *p, int64_t base)
+{
+	return base < p->min_cleaned;
+}
+
+/* Where the committed swap segment at `base` ends: its next offset. */
+static int
+swap_end(struct plog *log, int64_t base, int64_t *end, struct err *e)
+{
+	struct seg_params params = plog_params(&log->cfg);
+	struct seg *s;
+	int r;
+
+	if (seg_open_as(log->dir, base, ".swap", &params, SEG_OPEN_READONLY,
+	    &s, e) < 0)
+		return -1;
+	r = seg_load_tail(s, e);
+	*end = s->next_offset;
+	seg_free(s);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Find the *.swap files, remove the *.cleaned ones (nothing is removed
+ * when read-only) and work out which old segments the committed swaps
+ * replace.
+ */
+static int
+plan_swaps(struct plog *log, struct plog_report *rep, struct swap_plan *p,
+    struct err *e)
+{
+	struct dirent *d;
+	size_t i, caplogs = 0;
+	int64_t base, end;
+	DIR *dir;
+	int kind, r = -1;
+
+	memset(p, 0, sizeof(*p));
+	p->min_cleaned = INT64_MAX;
+	p->lo = INT64_MAX;
+	p->hi = INT64_MIN;
+	if ((dir = opendir(log->dir)) == NULL)
+		return err_sys(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_IOERR,
+		    "unable to open log directory '%s'", log->dir);
+	while ((errno = 0, d = readdir(dir)) != NULL) {
+		if (parse_suffixed(d->d_name, ".cleaned", &base, &kind)) {
+			if (base < p->min_cleaned)
+				p->min_cleaned = base;
+			if (remove_file(log, d->d_name, rep, e) < 0)
+				goto out;
+			continue;
+		}
+		if (!parse_suffixed(d->d_name, ".swap", &base, &kind))
+			continue;
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 8;
+			struct swap_file *f = realloc(p->files,
+			    cap * sizeof(*f));
+
+			if (f == NULL) {
+				err_set(e, EXIT_OSERR, "out of memory");
+				goto out;
+			}
+			p->files = f;
+			p->cap = cap;
+		}
+		p->files[p->n].base = base;
+		p->files[p->n].kind = kind;
+		p->n++;
+	}
+	if (errno != 0) {
+		err_sys(e, EXIT_IOERR, "unable to read log directory '%s'",
+		    log->dir);
+		goto out;
+	}
+	for (i = 0; i < p->n; i++) {
+		base = p->files[i].base;
+		if (p->files[i].kind != 0 || !swap_committed(p, base))
+			continue;
+		if (push_i64(&p->logs, &p->nlogs, &caplogs, base, e) < 0 ||
+		    swap_end(log, base, &end, e) < 0)
+			goto out;
+		if (base < p->lo)
+			p->lo = base;
+		if (end > p->hi)
+			p->hi = end;
+	}
+	if (p->nlogs > 1)
+		qsort(p->logs, p->nlogs, sizeof(*p->logs), cmp_i64);
+	r = 0;
+out:
+	closedir(dir);
+	return r;
+}
+
+/* Whether a plain segment file at `base` is replaced by a committed swap. */
+static bool
+swap_replaces(const struct swap_plan *p, int64_t base)
+{
+	return p->nlogs > 0 && base >= p->lo && base < p->hi;
+}
+
+/*
+ * Finish the swaps: remove the old segment files they replace and the
+ * uncommitted *.swap files, fsync the directory, then rename every
+ * committed *.swap file to its plain name and fsync again.
+ */
+static int
+apply_swaps(struct plog *log, const struct swap_plan *p,
+    struct plog_report *rep, struct err *e)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	const char *ext;
+	struct dirent *d;
+	int64_t base;
+	size_t i;
+	DIR *dir;
+
+	if ((dir = opendir(log->dir)) == NULL)
+		return err_sys(e, EXIT_IOERR, "unable to open log directory "
+		    "'%s'", log->dir);
+	while ((errno = 0, d = readdir(dir)) != NULL) {
+		if (!seg_parse_file_name(d->d_name, &base, &ext) ||
+		    !swap_replaces(p, base))
+			continue;
+		if (remove_file(log, d->d_name, rep, e) < 0) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	for (i = 0; i < p->n; i++) {
+		snprintf(to, sizeof(to), "%020" PRId64 "%s.swap",
+		    p->files[i].base, seg_exts[p->files[i].kind]);
+		if (!swap_committed(p, p->files[i].base) &&
+		    remove_file(log, to, rep, e) < 0)
+			return -1;
+	}
+	/* The old files must be gone before the new ones take their names. */
+	if (plog_dir_fsync(log, e) < 0)
+		return -1;
+	for (i = 0; i < p->n; i++) {
+		if (!swap_committed(p, p->files[i].base))
+			continue;
+		if (seg_file_path(to, sizeof(to), log->dir, p->files[i].base,
+		    seg_exts[p->files[i].kind], e) < 0)
+			return -1;
+		if (snprintf(from, sizeof(from), "%s.swap", to) >=
+		    (int)sizeof(from))
+			return err_set(e, EXIT_SOFTWARE, "path too long: '%s'",
+			    to);
+		if (rename(from, to) < 0)
+			return err_sys(e, EXIT_IOERR, "unable to rename '%s'",
+			    from);
+	}
+	rep->swaps_completed += (int)p->nlogs;
+	return plog_dir_fsync(log, e);
+}
+
+/*
+ * List the segment base offsets in the directory (sorted into *bases_out,
+ * caller frees), removing leftovers of interrupted operations. A
+ * read-only log cannot finish a swap, so it takes the committed
+ * "<base>.log.swap" files in place of the segments they replace.
+ */
+static int
+list_segments(struct plog *log, struct plog_report *rep,
+    const struct swap_plan *plan, int64_t **bases_out, size_t *n_out,
+    struct err *e)
 {
 	static const char *const junk[] = { ".deleted", ".tmp", ".swap",
 	    ".cleaned" };
@@ -223,6 +451,8 @@ list_segments(struct plog *log, struct plog_report *rep, int64_t **bases_out,
 		}
 		if (removed || !seg_parse_file_name(d->d_name, &base, &ext))
 			continue;
+		if (log->readonly && swap_replaces(plan, base))
+			continue;
 		if (strcmp(ext, ".log") == 0) {
 			if (push_i64(&logs, &nlogs, &caplogs, base, e) < 0)
 				goto out;
@@ -235,6 +465,9 @@ list_segments(struct plog *log, struct plog_report *rep, int64_t **bases_out,
 		    log->dir);
 		goto out;
 	}
+	for (i = 0; log->readonly && i < plan->nlogs; i++)
+		if (push_i64(&logs, &nlogs, &caplogs, plan->logs[i], e) < 0)
+			goto out;
 	if (nlogs > 1)
 		qsort(logs, nlogs, sizeof(*logs), cmp_i64);
 	for (i = 0; i < nidxs; i++) {
@@ -399,6 +632,7 @@ plog_open(const char *dir, const struct plog_config *cfg,
 {
 	struct plog_report scratch;
 	struct seg_params params;
+	struct swap_plan plan;
 	int64_t *bases = NULL;
 	struct plog *log;
 	size_t n = 0, i;
@@ -416,22 +650,30 @@ plog_open(const char *dir, const struct plog_config *cfg,
 		free(log);
 		return err_set(e, EXIT_OSERR, "out of memory");
 	}
+	memset(&plan, 0, sizeof(plan));
 	log->cfg = *cfg;
 	log->readonly = flags & PLOG_OPEN_READONLY;
+	log->cleaner_checkpoint = -1;
 	params = plog_params(cfg);
 	if (!log->readonly && mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		err_sys(e, EXIT_CANTCREAT,
 		    "unable to create log directory '%s'", dir);
 		goto fail;
 	}
-	if (list_segments(log, report, &bases, &n, e) < 0)
+	if (plan_swaps(log, report, &plan, e) < 0 ||
+	    (!log->readonly && plan.n > 0 &&
+	    apply_swaps(log, &plan, report, e) < 0) ||
+	    list_segments(log, report, &plan, &bases, &n, e) < 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		unsigned sf = (i + 1 == n ? SEG_OPEN_ACTIVE : 0) |
 		    (log->readonly ? SEG_OPEN_READONLY : 0);
+		bool swapped = log->readonly && plan.nlogs > 0 &&
+		    bsearch(&bases[i], plan.logs, plan.nlogs,
+		    sizeof(*plan.logs), cmp_i64) != NULL;
 
-		if (seg_open(dir, bases[i], &params, sf, &s, e) < 0 ||
-		    plog_push_seg(log, s, e) < 0)
+		if (seg_open_as(dir, bases[i], swapped ? ".swap" : "",
+		    &params, sf, &s, e) < 0 || plog_push_seg(log, s, e) < 0)
 			goto fail;
 	}
 	if (n == 0 && log->readonly) {
@@ -462,11 +704,13 @@ plog_open(const char *dir, const struct plog_config *cfg,
 	log->last_flush_ms = clock_wall_ms();
 	report->segments = (int)log->nsegs;
 	free(bases);
+	swap_plan_release(&plan);
 	*out = log;
 	return 0;
 fail:
 	err_wrap(e, "log '%s'", dir);
 	free(bases);
+	swap_plan_release(&plan);
 	plog_free(log);
 	return -1;
 }

@@ -65,7 +65,9 @@ struct plog_report {
 	int segments_recovered;	/* validated batch by batch */
 	int indexes_rebuilt;	/* segments whose indexes were rebuilt */
 	int segments_deleted;	/* after a cut, the segments above it */
-	int files_removed;	/* leftovers: *.deleted, *.tmp, orphans */
+	int files_removed;	/* leftovers: *.deleted, *.tmp, orphans,
+				 * *.cleaned, segments a swap replaced */
+	int swaps_completed;	/* compactions finished (see plog_compact) */
 	int ntruncations;	/* may exceed PLOG_REPORT_MAX */
 	struct plog_truncation truncations[PLOG_REPORT_MAX];
 };
@@ -82,8 +84,15 @@ enum plog_open_flags {
 
 /*
  * Open (creating `dir` if missing, unless read-only) the partition log in
- * `dir`. First removes leftovers (*.deleted, *.tmp, *.swap, *.cleaned,
- * index files without a .log). Then:
+ * `dir`. First finishes a compaction interrupted by a crash, as Kafka
+ * does: *.cleaned files are removed, and each "<base>.log.swap" (which
+ * exists only once its cleaned segment was complete and fsynced) replaces
+ * the segments whose base offsets lie in [base, its next offset): their
+ * files are removed, then the *.swap files take their plain names (a
+ * read-only open does this in memory only, reading the .swap files). A
+ * *.swap at or above the lowest *.cleaned base was not committed and is
+ * removed. Then removes leftovers (*.deleted, *.tmp, unparsable *.swap
+ * and *.cleaned names, index files without a .log). Then:
  *  - without PLOG_OPEN_CLEAN, every segment from the one holding
  *    `recovery_point` on is validated batch by batch (seg_recover) and its
  *    indexes rebuilt; at the first invalid byte the segment is cut there
@@ -171,8 +180,9 @@ int plog_append(struct plog *log, uint8_t *batches, size_t len,
 /* A byte range of one segment file to send as is. */
 struct plog_slice {
 	int fd;			/* owned by the log; valid until the segment
-				 * is deleted (retention, truncation, close);
-				 * -1 for an empty slice at the log end */
+				 * is deleted (retention, truncation,
+				 * compaction, close); -1 for an empty slice
+				 * at the log end */
 	uint64_t position;
 	uint64_t length;	/* 0: nothing to return yet */
 	int64_t base_offset;	/* of the first batch in the range */
@@ -283,5 +293,120 @@ struct plog_segment_info {
 /* Describe segment i (0 = oldest); 0, or -1 (EXIT_USAGE) if out of range. */
 int plog_segment_info(struct plog *log, size_t i,
     struct plog_segment_info *out, struct err *e);
+
+/* The header fields of one batch, as plog_scan_batches() reports them. */
+struct plog_batch_header {
+	int64_t base_offset;
+	int64_t last_offset;
+	int64_t max_timestamp;
+	int64_t producer_id;	/* -1: none */
+	int16_t producer_epoch;
+	int16_t attributes;
+	int32_t base_sequence;
+	int64_t segment_base;	/* the segment holding it */
+	uint64_t position;	/* its position in that segment's .log */
+	uint32_t size;		/* whole batch, header included */
+};
+
+/* Called for each batch; 0 goes on, any other value stops the scan. */
+typedef int (*plog_batch_fn)(void *arg, const struct plog_batch_header *h);
+
+/*
+ * Call fn for every batch whose last offset is >= `from` (raised to the
+ * log start offset), oldest first, up to the log end offset. Only the
+ * 61-byte headers are read (pread through a 4 KiB window, so a run of
+ * small batches costs one read): no CRC check, no decompression, no
+ * allocation; segments that had no open fd are left without one. The
+ * cost is O(batches scanned). Returns 0 at the end, fn's
+ * non-zero value when it stopped the scan, or -1 with EXIT_IOERR or
+ * EXIT_DATAERR (a header that does not parse) naming the segment.
+ */
+int plog_scan_batches(struct plog *log, int64_t from, plog_batch_fn fn,
+    void *arg, struct err *e);
+
+/*
+ * Log compaction (cleanup.policy=compact), Kafka's LogCleaner for one
+ * log; see plog_compact.c for the design. Settings of one pass; fill with
+ * plog_compact_opts_init() and adjust.
+ */
+struct plog_compact_opts {
+	double min_cleanable_ratio;	/* min.cleanable.dirty.ratio: 0.5 */
+	int64_t delete_retention_ms;	/* delete.retention.ms: 1 day */
+	uint64_t offset_map_bytes;	/* log.cleaner.dedupe.buffer.size:
+					 * 128 MiB; 24 bytes per key */
+	int64_t now_ms;			/* wall clock of the pass */
+	uint64_t io_bytes_per_sec;	/* log.cleaner.io.max.bytes.per.second:
+					 * 0 = unlimited */
+	int64_t first_uncleanable_offset;	/* the high watermark: nothing
+					 * at or above it is cleaned;
+					 * INT64_MAX = no bound */
+	unsigned crash_at;		/* tests only: 0, or stop before the
+					 * n-th file operation of a swap as
+					 * a crash would (see plog_compact) */
+};
+
+/* Kafka's defaults, now_ms = the wall clock, no bound, no throttle. */
+void plog_compact_opts_init(struct plog_compact_opts *o);
+
+struct plog_compact_result {
+	bool ran;		/* false: nothing dirty or below the ratio */
+	double dirty_ratio;	/* cleanable / (clean + cleanable) bytes */
+	int64_t first_dirty_offset;	/* where the dirty part started */
+	int64_t first_uncleanable_offset;	/* base of the first segment
+					 * that could not be cleaned */
+	int64_t checkpoint;	/* cleaner checkpoint after the pass */
+	bool map_full;		/* only a prefix of the dirty part fitted */
+	uint64_t keys_mapped;	/* distinct keys in the offset map */
+	int segments_cleaned;	/* old segments replaced */
+	int segments_written;	/* cleaned segments that replaced them */
+	uint64_t bytes_before;	/* of the replaced segments */
+	uint64_t bytes_after;	/* of the cleaned segments */
+	uint64_t batches_read;
+	uint64_t batches_kept;	/* empty ones included */
+	uint64_t batches_emptied;	/* kept without records: a
+					 * producer's last, a group's last */
+	uint64_t records_read;
+	uint64_t records_kept;
+	uint64_t records_removed;	/* superseded or expired */
+	uint64_t tombstones_dropped;	/* removed past their horizon */
+	uint64_t throttled_ms;	/* slept for io_bytes_per_sec */
+};
+
+/*
+ * One cleaner pass over `log`, as Kafka's Cleaner.doClean:
+ *  - the dirty part runs from the cleaner checkpoint (the log start
+ *    offset when unset or out of range) to the base of the segment that
+ *    holds min(first_uncleanable_offset, active base); the clean part is
+ *    the segments below the checkpoint. Nothing happens (0, ran false)
+ *    unless dirty bytes > 0 and dirty / (clean + dirty) >=
+ *    min_cleanable_ratio;
+ *  - an offset map (key digest -> latest offset) is built over the dirty
+ *    part in at most offset_map_bytes; if it fills up, only the prefix
+ *    that fitted is cleaned;
+ *  - every segment from the first one to the end of the mapped range is
+ *    rewritten, in groups of consecutive segments that fit one segment
+ *    (segment_bytes, index_max_bytes, 2^31 offsets); a group becomes one
+ *    segment at its first base offset, swapped in atomically. Records
+ *    keep their offsets and batches their base and last offsets and
+ *    producer fields.
+ * The cleaner checkpoint then moves to the end of the mapped range.
+ * `out` may be NULL. Returns 0, or -1 with EXIT_USAGE (bad options, an
+ * offset map too small for one key), EXIT_SOFTWARE (read-only or failed
+ * log), EXIT_DATAERR (a corrupt batch: nothing is swapped for its
+ * group), EXIT_IOERR/EXIT_OSERR. A failure before a group's swap
+ * commits leaves the log as it was; after it, the log is marked failed
+ * and the next plog_open() completes the swap. Read slices of replaced
+ * segments become invalid.
+ */
+int plog_compact(struct plog *log, const struct plog_compact_opts *o,
+    struct plog_compact_result *out, struct err *e);
+
+/*
+ * Kafka's cleaner checkpoint: the offset below which the log has been
+ * compacted (cleaner-offset-checkpoint in the data directory, kept by
+ * the caller; see logdir.h). -1 when unset.
+ */
+int64_t plog_cleaner_checkpoint(const struct plog *log);
+void plog_set_cleaner_checkpoint(struct plog *log, int64_t offset);
 
 #endif

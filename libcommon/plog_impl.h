@@ -24,6 +24,7 @@ struct plog {
 	int64_t recovery_point;
 	int64_t empty_end;	/* end of a read-only log without segments */
 	int64_t last_flush_ms;
+	int64_t cleaner_checkpoint;	/* -1 until set; see plog_compact */
 	bool readonly;
 	bool failed;		/* a segment holds bytes past its valid end */
 };
@@ -68,5 +69,7 @@ int plog_push_seg(struct plog *log, struct seg *s, struct err *e);
 int plog_delete_seg(struct plog *log, size_t i, struct err *e);
 /* fsync every dirty segment below `upto`; the recovery point follows. */
 int plog_flush_upto(struct plog *log, int64_t upto, struct err *e);
+/* fsync the log's directory (after creating, renaming, removing). */
+int plog_dir_fsync(const struct plog *log, struct err *e);
 
 #endif

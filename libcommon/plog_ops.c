@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bytes.h"
 #include "plog.h"
@@ -247,6 +248,105 @@ plog_offset_for_timestamp(struct plog *log, int64_t ts, int64_t *offset_out,
 			    PRId64, log->dir, ts);
 		if (r == 1)
 			return 1;
+	}
+	return 0;
+}
+
+/* Header window of plog_scan_batches(). */
+#define SCAN_WINDOW 4096
+
+/* Report the batches of segment s from position `pos` on. */
+static int
+scan_segment(struct seg *s, uint64_t pos, int64_t from, plog_batch_fn fn,
+    void *arg, struct err *e)
+{
+	uint8_t win[SCAN_WINDOW];
+	uint64_t win_pos = 0;
+	size_t win_len = 0;
+
+	while (pos < s->size) {
+		uint64_t left = s->size - pos;
+		size_t need = left < REC_BATCH_HEADER_SIZE ? (size_t)left :
+		    REC_BATCH_HEADER_SIZE;
+		struct plog_batch_header h;
+		struct seg_batch_info bi;
+		const uint8_t *p;
+		int r;
+
+		if (win_len == 0 || pos < win_pos ||
+		    pos + need > win_pos + win_len) {
+			size_t n = left < SCAN_WINDOW ? (size_t)left :
+			    SCAN_WINDOW;
+
+			if (seg_pread(s, win, n, pos, e) < 0)
+				return -1;
+			win_pos = pos;
+			win_len = n;
+		}
+		p = win + (pos - win_pos);
+		/* Only the header is in the window; `left` bounds the batch. */
+		if (seg_batch_header(p, left > SIZE_MAX ? SIZE_MAX :
+		    (size_t)left, pos, &bi, e) < 0)
+			return err_wrap(e, "segment '%s'", s->log_path);
+		pos += bi.size;
+		if (bi.last_offset < from)
+			continue;
+		h.base_offset = bi.base_offset;
+		h.last_offset = bi.last_offset;
+		h.max_timestamp = bi.max_timestamp;
+		h.producer_id = (int64_t)be64_load(p + REC_OFF_PRODUCER_ID);
+		h.producer_epoch = (int16_t)be16_load(p +
+		    REC_OFF_PRODUCER_EPOCH);
+		h.attributes = (int16_t)be16_load(p + REC_OFF_ATTRIBUTES);
+		h.base_sequence = (int32_t)be32_load(p +
+		    REC_OFF_BASE_SEQUENCE);
+		h.segment_base = s->base_offset;
+		h.position = bi.position;
+		h.size = bi.size;
+		r = fn(arg, &h);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+plog_scan_batches(struct plog *log, int64_t from, plog_batch_fn fn,
+    void *arg, struct err *e)
+{
+	size_t i;
+
+	if (from < log->start_offset)
+		from = log->start_offset;
+	for (i = plog_seg_index(log, from); i < log->nsegs; i++) {
+		struct seg *s = log->segs[i];
+		struct seg_batch_info bi;
+		uint64_t pos = 0;
+		bool had_fd;
+		int r;
+
+		/* Only the first segment scanned can start below `from`. */
+		if (s->base_offset < from) {
+			r = seg_find_batch(s, from, &bi, e);
+			if (r < 0)
+				return err_wrap(e, "log '%s': scan from %"
+				    PRId64, log->dir, from);
+			if (r == 0)
+				continue;
+			pos = bi.position;
+		}
+		had_fd = s->fd >= 0;
+		r = scan_segment(s, pos, from, fn, arg, e);
+		/* A scan at open must not leave every old segment's fd open. */
+		if (!had_fd && s->fd >= 0 && !s->active) {
+			close(s->fd);
+			s->fd = -1;
+		}
+		if (r < 0)
+			return err_wrap(e, "log '%s': scan from %" PRId64,
+			    log->dir, from);
+		if (r != 0)
+			return r;
 	}
 	return 0;
 }

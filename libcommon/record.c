@@ -338,6 +338,8 @@ rec_builder_init(struct rec_builder *b, enum compress_codec codec, int level)
 	b->producer_epoch = -1;
 	b->base_sequence = -1;
 	b->leader_epoch = -1;
+	b->last_offset_delta = -1;
+	b->last_delta = -1;
 }
 
 void
@@ -348,6 +350,19 @@ rec_builder_reset(struct rec_builder *b)
 	b->count = 0;
 	b->base_timestamp = 0;
 	b->max_timestamp = 0;
+	b->base_offset = 0;
+	b->last_offset_delta = -1;
+	b->last_delta = -1;
+	b->fixed_base_timestamp = false;
+	b->attributes &= (int16_t)~REC_ATTR_DELETE_HORIZON;
+}
+
+void
+rec_builder_set_delete_horizon(struct rec_builder *b, int64_t horizon_ms)
+{
+	b->attributes |= REC_ATTR_DELETE_HORIZON;
+	b->base_timestamp = horizon_ms;
+	b->fixed_base_timestamp = true;
 }
 
 void
@@ -374,29 +389,40 @@ put_bytes_field(uint8_t *p, struct rec_bytes f)
 	return p;
 }
 
-int
-rec_builder_add(struct rec_builder *b, int64_t timestamp,
+/*
+ * Encode one record at offset_delta. Its headers come either from an
+ * array or, when `raw` is not NULL, as already encoded bytes.
+ */
+static int
+builder_put(struct rec_builder *b, int32_t offset_delta, int64_t timestamp,
     struct rec_bytes key, struct rec_bytes value,
-    const struct rec_header *headers, int32_t nheaders)
+    const struct rec_header *headers, int32_t nheaders, const uint8_t *raw,
+    size_t raw_len)
 {
 	int64_t ts_delta;
 	size_t body, total;
 	uint8_t *p;
 	int32_t i;
 
+	if (offset_delta < 0 || offset_delta <= b->last_delta || nheaders < 0)
+		return -1;
 	if (b->count == 0) {
-		b->base_timestamp = timestamp;
+		if (!b->fixed_base_timestamp)
+			b->base_timestamp = timestamp;
 		b->max_timestamp = timestamp;
 	} else if (timestamp > b->max_timestamp) {
 		b->max_timestamp = timestamp;
 	}
 	ts_delta = timestamp - b->base_timestamp;
-	body = 1 + varlong_size(ts_delta) + varint_size(b->count) +
+	body = 1 + varlong_size(ts_delta) + varint_size(offset_delta) +
 	    bytes_field_size(key) + bytes_field_size(value) +
 	    varint_size(nheaders);
-	for (i = 0; i < nheaders; i++)
-		body += bytes_field_size(headers[i].key) +
-		    bytes_field_size(headers[i].value);
+	if (raw != NULL)
+		body += raw_len;
+	else
+		for (i = 0; i < nheaders; i++)
+			body += bytes_field_size(headers[i].key) +
+			    bytes_field_size(headers[i].value);
 	if (body > INT32_MAX)
 		return -1;
 	total = varint_size((int32_t)body) + body;
@@ -406,16 +432,53 @@ rec_builder_add(struct rec_builder *b, int64_t timestamp,
 	p += varint_put(p, (int32_t)body);
 	*p++ = 0;		/* record attributes: unused in v2 */
 	p += varlong_put(p, ts_delta);
-	p += varint_put(p, b->count);
+	p += varint_put(p, offset_delta);
 	p = put_bytes_field(p, key);
 	p = put_bytes_field(p, value);
 	p += varint_put(p, nheaders);
-	for (i = 0; i < nheaders; i++) {
-		p = put_bytes_field(p, headers[i].key);
-		p = put_bytes_field(p, headers[i].value);
-	}
+	if (raw != NULL && raw_len > 0)
+		memcpy(p, raw, raw_len);
+	else if (raw == NULL)
+		for (i = 0; i < nheaders; i++) {
+			p = put_bytes_field(p, headers[i].key);
+			p = put_bytes_field(p, headers[i].value);
+		}
 	b->count++;
+	b->last_delta = offset_delta;
 	return 0;
+}
+
+int
+rec_builder_add(struct rec_builder *b, int64_t timestamp,
+    struct rec_bytes key, struct rec_bytes value,
+    const struct rec_header *headers, int32_t nheaders)
+{
+	if (b->last_delta == INT32_MAX)
+		return -1;
+	return builder_put(b, b->last_delta + 1, timestamp, key, value,
+	    headers, nheaders, NULL, 0);
+}
+
+int
+rec_builder_add_at(struct rec_builder *b, int32_t offset_delta,
+    int64_t timestamp, struct rec_bytes key, struct rec_bytes value,
+    const struct rec_header *headers, int32_t nheaders)
+{
+	return builder_put(b, offset_delta, timestamp, key, value, headers,
+	    nheaders, NULL, 0);
+}
+
+int
+rec_builder_add_record(struct rec_builder *b, int32_t offset_delta,
+    const struct rec_record *r)
+{
+	static const uint8_t none[1];
+
+	if (r->headers == NULL && (r->headers_len > 0 || r->header_count > 0))
+		return -1;
+	return builder_put(b, offset_delta, r->timestamp, r->key, r->value,
+	    NULL, r->header_count, r->headers != NULL ? r->headers : none,
+	    r->headers_len);
 }
 
 size_t
@@ -433,6 +496,10 @@ rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
 
 	if (b->count == 0)
 		return err_set(e, EXIT_SOFTWARE, "cannot finish an empty batch");
+	if (b->last_offset_delta >= 0 && b->last_offset_delta < b->last_delta)
+		return err_set(e, EXIT_SOFTWARE, "last offset delta %" PRId32
+		    " is below the last record's %" PRId32,
+		    b->last_offset_delta, b->last_delta);
 	if (b->records.failed)
 		return err_set(e, EXIT_OSERR, "out of memory building a batch");
 	if (b->codec != COMPRESS_NONE) {
@@ -449,13 +516,14 @@ rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
 	h = buf_extend(out, size);
 	if (h == NULL)
 		return err_set(e, EXIT_OSERR, "out of memory building a batch");
-	be64_store(h + REC_OFF_BASE_OFFSET, 0);
+	be64_store(h + REC_OFF_BASE_OFFSET, (uint64_t)b->base_offset);
 	be32_store(h + REC_OFF_LENGTH, (uint32_t)(size - REC_BATCH_LOG_OVERHEAD));
 	be32_store(h + REC_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch);
 	h[REC_OFF_MAGIC] = REC_MAGIC;
 	be16_store(h + REC_OFF_ATTRIBUTES,
 	    (uint16_t)((b->attributes & ~REC_ATTR_COMPRESSION_MASK) | b->codec));
-	be32_store(h + REC_OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count - 1));
+	be32_store(h + REC_OFF_LAST_OFFSET_DELTA, (uint32_t)
+	    (b->last_offset_delta >= 0 ? b->last_offset_delta : b->last_delta));
 	be64_store(h + REC_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
 	be64_store(h + REC_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
 	be64_store(h + REC_OFF_PRODUCER_ID, (uint64_t)b->producer_id);
@@ -464,5 +532,34 @@ rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
 	be32_store(h + REC_OFF_RECORD_COUNT, (uint32_t)b->count);
 	memcpy(h + REC_OFF_RECORDS, body->data, body->len);
 	be32_store(h + REC_OFF_CRC, rec_batch_crc_compute(h, size));
+	return 0;
+}
+
+int
+rec_batch_append_empty(const struct rec_batch *b, struct buf *out,
+    struct err *e)
+{
+	uint16_t keep = REC_ATTR_LOG_APPEND_TIME | REC_ATTR_TRANSACTIONAL |
+	    REC_ATTR_CONTROL;
+	uint8_t *h = buf_extend(out, REC_BATCH_HEADER_SIZE);
+
+	if (h == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory building a batch");
+	be64_store(h + REC_OFF_BASE_OFFSET, (uint64_t)b->base_offset);
+	be32_store(h + REC_OFF_LENGTH,
+	    REC_BATCH_HEADER_SIZE - REC_BATCH_LOG_OVERHEAD);
+	be32_store(h + REC_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch);
+	h[REC_OFF_MAGIC] = REC_MAGIC;
+	be16_store(h + REC_OFF_ATTRIBUTES, (uint16_t)b->attributes & keep);
+	be32_store(h + REC_OFF_LAST_OFFSET_DELTA,
+	    (uint32_t)b->last_offset_delta);
+	be64_store(h + REC_OFF_BASE_TIMESTAMP, (uint64_t)-1);
+	be64_store(h + REC_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+	be64_store(h + REC_OFF_PRODUCER_ID, (uint64_t)b->producer_id);
+	be16_store(h + REC_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
+	be32_store(h + REC_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
+	be32_store(h + REC_OFF_RECORD_COUNT, 0);
+	be32_store(h + REC_OFF_CRC,
+	    rec_batch_crc_compute(h, REC_BATCH_HEADER_SIZE));
 	return 0;
 }

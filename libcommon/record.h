@@ -210,7 +210,14 @@ void rec_iter_release(struct rec_iter *it);
  */
 int rec_header_next(struct breader *r, struct rec_header *out, struct err *e);
 
-/* Builds one batch in memory; reusable across batches after reset. */
+/*
+ * Builds one batch in memory; reusable across batches after reset. By
+ * default records get offset deltas 0, 1, 2... and the batch base offset
+ * 0 (the log assigns offsets). The log cleaner instead rebuilds a batch
+ * in place: it sets base_offset and last_offset_delta to the original's
+ * and adds the surviving records at their original deltas
+ * (rec_builder_add_at, rec_builder_add_record), so every offset stays.
+ */
 struct rec_builder {
 	struct buf records;	/* uncompressed record bodies */
 	struct buf scratch;	/* compression output */
@@ -219,31 +226,83 @@ struct rec_builder {
 	int64_t max_timestamp;
 	enum compress_codec codec;
 	int level;
-	int16_t attributes;	/* transactional/control bits, never codec */
+	int16_t attributes;	/* transactional/control/timestamp-type bits,
+				 * never codec; delete horizon: see below */
 	int64_t producer_id;
 	int16_t producer_epoch;
 	int32_t base_sequence;
 	int32_t leader_epoch;
+	int64_t base_offset;	/* written as is by finish; 0 by default */
+	int32_t last_offset_delta;	/* -1 (default): the last record's */
+	int32_t last_delta;	/* delta of the last record added, -1 none */
+	bool fixed_base_timestamp;	/* a delete horizon holds the base */
 };
 
 void rec_builder_init(struct rec_builder *b, enum compress_codec codec,
     int level);
-/* Start a new batch, keeping codec, level and producer fields. */
+/*
+ * Start a new batch, keeping codec, level, producer fields and the
+ * attribute bits other than the delete horizon; base_offset goes back to
+ * 0 and last_offset_delta to -1.
+ */
 void rec_builder_reset(struct rec_builder *b);
 void rec_builder_release(struct rec_builder *b);
 
-/* Append one record; headers may be NULL when nheaders is 0. 0 or -1 on OOM. */
+/*
+ * Append one record at the next offset delta (the previous one + 1);
+ * headers may be NULL when nheaders is 0. 0 or -1 on OOM.
+ */
 int rec_builder_add(struct rec_builder *b, int64_t timestamp,
     struct rec_bytes key, struct rec_bytes value,
     const struct rec_header *headers, int32_t nheaders);
+
+/*
+ * Append one record at `offset_delta`, which must be above the previous
+ * record's (gaps are allowed, as in a compacted batch). 0, or -1 on OOM
+ * or a delta that is negative or not increasing.
+ */
+int rec_builder_add_at(struct rec_builder *b, int32_t offset_delta,
+    int64_t timestamp, struct rec_bytes key, struct rec_bytes value,
+    const struct rec_header *headers, int32_t nheaders);
+
+/*
+ * Append a copy of a record read with rec_iter_next() (its timestamp,
+ * key, value and raw header bytes) at `offset_delta`; rules and return
+ * values as rec_builder_add_at.
+ */
+int rec_builder_add_record(struct rec_builder *b, int32_t offset_delta,
+    const struct rec_record *r);
+
+/*
+ * Give the batch Kafka's delete horizon (KIP-534): attribute bit 6 set
+ * and the base timestamp fixed at `horizon_ms`, record timestamps then
+ * being deltas from it. Call before the first record; the next reset
+ * clears it.
+ */
+void rec_builder_set_delete_horizon(struct rec_builder *b, int64_t horizon_ms);
 
 /* Uncompressed size the batch would have now (an upper bound to plan with). */
 size_t rec_builder_size(const struct rec_builder *b);
 
 /*
- * Append the finished batch (base offset 0, CRC set) to `out`. A builder
- * with no records is an error (EXIT_SOFTWARE).
+ * Append the finished batch (base offset b->base_offset, CRC set) to
+ * `out`. The last offset delta is b->last_offset_delta when it is set,
+ * else the last record's. A builder with no records, or a
+ * last_offset_delta below the last record's delta, is an error
+ * (EXIT_SOFTWARE).
  */
 int rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e);
+
+/*
+ * Append to `out` a batch without records standing for `b`, as Kafka's
+ * cleaner keeps one to preserve a producer's last sequence
+ * (DefaultRecordBatch.writeEmptyHeader): the same base offset, last
+ * offset delta, leader epoch, producer id, epoch and base sequence, max
+ * timestamp and transactional/control/timestamp-type bits; no codec, no
+ * delete horizon, base timestamp -1, record count 0; CRC set. 0, or -1
+ * with EXIT_OSERR.
+ */
+int rec_batch_append_empty(const struct rec_batch *b, struct buf *out,
+    struct err *e);
 
 #endif

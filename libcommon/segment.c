@@ -129,13 +129,19 @@ seg_pread(struct seg *s, void *buf, size_t len, uint64_t pos, struct err *e)
 }
 
 static struct seg *
-seg_alloc(const char *dir, int64_t base, const struct seg_params *p,
-    struct err *e)
+seg_alloc(const char *dir, int64_t base, const char *suffix,
+    const struct seg_params *p, struct err *e)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], ext[SEG_SUFFIX_MAX + 8];
 	struct seg *s;
 
-	if (seg_file_path(path, sizeof(path), dir, base, ".log", e) < 0)
+	if (strlen(suffix) > SEG_SUFFIX_MAX) {
+		err_set(e, EXIT_SOFTWARE, "segment suffix '%s' too long",
+		    suffix);
+		return NULL;
+	}
+	snprintf(ext, sizeof(ext), ".log%s", suffix);
+	if (seg_file_path(path, sizeof(path), dir, base, ext, e) < 0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->log_path = strdup(path)) == NULL) {
@@ -143,6 +149,7 @@ seg_alloc(const char *dir, int64_t base, const struct seg_params *p,
 		err_set(e, EXIT_OSERR, "out of memory");
 		return NULL;
 	}
+	memcpy(s->suffix, suffix, strlen(suffix) + 1);
 	s->base_offset = base;
 	s->params = *p;
 	s->fd = -1;
@@ -155,19 +162,31 @@ seg_alloc(const char *dir, int64_t base, const struct seg_params *p,
 	return s;
 }
 
-/* Path of one of the segment's files with another extension. */
+/*
+ * Path of one of the segment's files with another extension (and the
+ * given suffix): "<dir>/<base>" + ext + suffix.
+ */
+static int
+sibling_path_as(const struct seg *s, const char *ext, const char *suffix,
+    char *buf, size_t size, struct err *e)
+{
+	size_t n = strlen(s->log_path) - strlen(".log") - strlen(s->suffix);
+	size_t m = strlen(ext), k = strlen(suffix);
+
+	if (n + m + k + 1 > size)
+		return err_set(e, EXIT_SOFTWARE, "path too long: '%s'",
+		    s->log_path);
+	memcpy(buf, s->log_path, n);
+	memcpy(buf + n, ext, m);
+	memcpy(buf + n + m, suffix, k + 1);
+	return 0;
+}
+
 static int
 sibling_path(const struct seg *s, const char *ext, char *buf, size_t size,
     struct err *e)
 {
-	size_t n = strlen(s->log_path) - strlen(".log");
-
-	if (n + strlen(ext) + 1 > size)
-		return err_set(e, EXIT_SOFTWARE, "path too long: '%s'",
-		    s->log_path);
-	memcpy(buf, s->log_path, n);
-	memcpy(buf + n, ext, strlen(ext) + 1);
-	return 0;
+	return sibling_path_as(s, ext, s->suffix, buf, size, e);
 }
 
 static int
@@ -190,7 +209,15 @@ int
 seg_create(const char *dir, int64_t base, const struct seg_params *p,
     int64_t now_ms, struct seg **out, struct err *e)
 {
-	struct seg *s = seg_alloc(dir, base, p, e);
+	return seg_create_as(dir, base, "", p, now_ms, out, e);
+}
+
+int
+seg_create_as(const char *dir, int64_t base, const char *suffix,
+    const struct seg_params *p, int64_t now_ms, struct seg **out,
+    struct err *e)
+{
+	struct seg *s = seg_alloc(dir, base, suffix, p, e);
 
 	if (s == NULL)
 		return -1;
@@ -222,8 +249,16 @@ int
 seg_open(const char *dir, int64_t base, const struct seg_params *p,
     unsigned flags, struct seg **out, struct err *e)
 {
+	return seg_open_as(dir, base, "", p, flags, out, e);
+}
+
+int
+seg_open_as(const char *dir, int64_t base, const char *suffix,
+    const struct seg_params *p, unsigned flags, struct seg **out,
+    struct err *e)
+{
 	bool ro = flags & SEG_OPEN_READONLY;
-	struct seg *s = seg_alloc(dir, base, p, e);
+	struct seg *s = seg_alloc(dir, base, suffix, p, e);
 	struct stat st;
 
 	if (s == NULL)
@@ -348,6 +383,52 @@ seg_delete(struct seg *s, struct err *e)
 			    gone[i]);
 	seg_free(s);
 	return r;
+}
+
+/* Rename one file of `s` (its path in *path) to `to`; *path follows. */
+static int
+rename_one(char **path, const char *to, struct err *e)
+{
+	char *p = strdup(to);
+
+	if (p == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	if (rename(*path, to) < 0) {
+		err_sys(e, EXIT_IOERR, "unable to rename '%s' to '%s'", *path,
+		    to);
+		free(p);
+		return -1;
+	}
+	free(*path);
+	*path = p;
+	return 0;
+}
+
+int
+seg_rename(struct seg *s, const char *suffix, struct err *e)
+{
+	char log[PATH_MAX], oidx[PATH_MAX], tidx[PATH_MAX];
+	bool log_first = suffix[0] == '\0';
+
+	if (strlen(suffix) > SEG_SUFFIX_MAX)
+		return err_set(e, EXIT_SOFTWARE, "segment suffix '%s' too long",
+		    suffix);
+	if (s->readonly)
+		return err_set(e, EXIT_SOFTWARE, "segment '%s' is read-only",
+		    s->log_path);
+	if (sibling_path_as(s, ".log", suffix, log, sizeof(log), e) < 0 ||
+	    sibling_path_as(s, ".index", suffix, oidx, sizeof(oidx), e) < 0 ||
+	    sibling_path_as(s, ".timeindex", suffix, tidx, sizeof(tidx), e) < 0)
+		return -1;
+	if (log_first && rename_one(&s->log_path, log, e) < 0)
+		return -1;
+	if (rename_one(&s->oidx.path, oidx, e) < 0 ||
+	    rename_one(&s->tidx.path, tidx, e) < 0)
+		return -1;
+	if (!log_first && rename_one(&s->log_path, log, e) < 0)
+		return -1;
+	memcpy(s->suffix, suffix, strlen(suffix) + 1);
+	return 0;
 }
 
 /*

@@ -39,9 +39,13 @@ struct seg_batch_info {
 	uint32_t size;		/* whole batch, header included */
 };
 
+/* Longest file-name suffix a segment may carry (see seg_create_as). */
+#define SEG_SUFFIX_MAX 15
+
 struct seg {
 	int64_t base_offset;
-	char *log_path;		/* owned: ".../<base>.log" */
+	char *log_path;		/* owned: ".../<base>.log" + suffix */
+	char suffix[SEG_SUFFIX_MAX + 1];	/* "" or ".cleaned", ".swap" */
 	int fd;			/* .log; -1 until first needed */
 	uint64_t size;		/* bytes of whole batches */
 	struct idx oidx;	/* .index */
@@ -107,6 +111,29 @@ int seg_create(const char *dir, int64_t base, const struct seg_params *p,
     int64_t now_ms, struct seg **out, struct err *e);
 
 /*
+ * seg_create() for files named with `suffix` after the usual names
+ * ("<base>.log.cleaned", "<base>.index.cleaned", ...): the log cleaner
+ * writes its output this way, out of sight of plog_open(), and renames it
+ * into place with seg_rename(). The suffix has at most SEG_SUFFIX_MAX
+ * characters (EXIT_SOFTWARE).
+ */
+int seg_create_as(const char *dir, int64_t base, const char *suffix,
+    const struct seg_params *p, int64_t now_ms, struct seg **out,
+    struct err *e);
+
+/*
+ * Rename the segment's three files to carry `suffix` instead of their
+ * current one, updating its paths; open files and mappings stay valid.
+ * Toward a suffix the indexes go first and the .log last; toward the
+ * plain names ("") the .log goes first. Either way the .log's name tells
+ * which state the segment is in, and index files never get ahead of it
+ * (see plog_open's completion of ".swap" files). Does not fsync the
+ * directory. 0, or -1 with EXIT_IOERR (files renamed before the failure
+ * keep their new names; the paths say which) or EXIT_SOFTWARE.
+ */
+int seg_rename(struct seg *s, const char *suffix, struct err *e);
+
+/*
  * Open an existing segment. Only the sizes are read; a missing index file
  * opens as an empty index with `missing` noted (seg_indexes_missing), to be
  * rebuilt by the caller. The tail fields are unknown until seg_load_tail()
@@ -114,6 +141,10 @@ int seg_create(const char *dir, int64_t base, const struct seg_params *p,
  */
 int seg_open(const char *dir, int64_t base, const struct seg_params *p,
     unsigned flags, struct seg **out, struct err *e);
+/* seg_open() of files named with `suffix` (see seg_create_as). */
+int seg_open_as(const char *dir, int64_t base, const char *suffix,
+    const struct seg_params *p, unsigned flags, struct seg **out,
+    struct err *e);
 
 /* Whether an index file was missing at open. */
 bool seg_indexes_missing(const struct seg *s);

@@ -5,7 +5,8 @@
  * their limits, lookups by offset and timestamp, truncation, record
  * deletion, retention, crash recovery (cut tails, flipped bytes, lost or
  * garbage indexes, untrimmed indexes), replication appends, a full disk,
- * leftovers, rolls by time, flushing and read-only opens.
+ * leftovers, rolls by time, flushing, read-only opens and batch header
+ * scans.
  */
 #include <signal.h>
 #include <string.h>
@@ -1288,6 +1289,163 @@ test_plog__readonly(void)
 	CHECK(!lt_exists(dir));
 }
 
+/* One batch of n records from producer `pid` (epoch, base sequence). */
+static int
+producer_batch(struct buf *out, int n, int64_t pid, int16_t epoch,
+    int32_t seq, int64_t ts)
+{
+	struct rec_builder b;
+	struct err e;
+	int i, r = 0;
+
+	rec_builder_init(&b, COMPRESS_NONE, COMPRESS_LEVEL_DEFAULT);
+	b.producer_id = pid;
+	b.producer_epoch = epoch;
+	b.base_sequence = seq;
+	for (i = 0; i < n && r == 0; i++) {
+		struct rec_bytes k = { (const uint8_t *)"key", 3 };
+		struct rec_bytes v = { (const uint8_t *)"value-value", 11 };
+
+		r = rec_builder_add(&b, ts + i, k, v, NULL, 0);
+	}
+	if (r == 0)
+		r = rec_builder_finish(&b, out, &e);
+	rec_builder_release(&b);
+	return r;
+}
+
+struct scan_seen {
+	int n;
+	int stop_after;		/* return 7 after this many, 0: never */
+	struct plog_batch_header h[MAXB];
+};
+
+static int
+scan_collect(void *arg, const struct plog_batch_header *h)
+{
+	struct scan_seen *s = arg;
+
+	if (s->n < MAXB)
+		s->h[s->n] = *h;
+	s->n++;
+	return s->stop_after > 0 && s->n >= s->stop_after ? 7 : 0;
+}
+
+/* How many file descriptors this process has open. */
+static int
+open_fds(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (dir == NULL)
+		return -1;
+	while ((d = readdir(dir)) != NULL)
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+static void
+test_plog__scan_batches(void)
+{
+	static struct scan_seen seen;
+	static struct model m;
+	struct plog_config c;
+	struct plog *log;
+	struct err e;
+	char dir[128], p[256];
+	int k, bad = 0, fds;
+
+	memset(&m, 0, sizeof(m));
+	mkdir_in(dir, sizeof(dir), "scan-0");
+	small_config(&c);
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+	/* an empty log reports nothing */
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == 0);
+	CHECK(seen.n == 0);
+	for (k = 0; k < 150; k++) {
+		struct plog_append_info info;
+		struct buf b = BUF_INIT;
+		int n = 1 + k % 4;
+
+		CHECK(producer_batch(&b, n, k % 5 == 4 ? -1 : k % 3,
+		    (int16_t)(k / 50), k * 10, 1000 + k) == 0);
+		CHECK(plog_append(log, b.data, b.len,
+		    PLOG_APPEND_ASSIGN_OFFSETS, 0, &info, &e) == 0);
+		m.base[m.n] = info.first_offset;
+		m.last[m.n] = info.last_offset;
+		m.size[m.n] = (uint32_t)b.len;
+		m.seg[m.n] = info.segment_base;
+		m.pos[m.n] = info.position;
+		m.n++;
+		buf_release(&b);
+	}
+	CHECKF(plog_segment_count(log) > 5, "%zu segments",
+	    plog_segment_count(log));
+	/* everything, in order, with the producer fields */
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == 0);
+	CHECKF(seen.n == m.n, "saw %d of %d", seen.n, m.n);
+	for (k = 0; k < m.n && k < seen.n && bad < 5; k++) {
+		const struct plog_batch_header *h = &seen.h[k];
+
+		if (h->base_offset != m.base[k] ||
+		    h->last_offset != m.last[k] ||
+		    h->segment_base != m.seg[k] || h->position != m.pos[k] ||
+		    h->size != m.size[k] ||
+		    h->producer_id != (k % 5 == 4 ? -1 : k % 3) ||
+		    h->producer_epoch != k / 50 || h->base_sequence != k * 10 ||
+		    h->max_timestamp != 1000 + k + k % 4 ||
+		    h->attributes != 0) {
+			bad++;
+			CHECKF(0, "batch %d: base %" PRId64 " seg %" PRId64
+			    " pos %" PRIu64 " pid %" PRId64 " seq %" PRId32, k,
+			    h->base_offset, h->segment_base, h->position,
+			    h->producer_id, h->base_sequence);
+		}
+	}
+	/* from inside a batch: the batch holding it first */
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, m.last[70], scan_collect, &seen,
+	    &e) == 0);
+	CHECK(seen.n == m.n - 70 && seen.h[0].base_offset == m.base[70]);
+	/* a scan after a clean reopen leaves no segment fd open */
+	CHECK(plog_close(log, &e) == 0);
+	CHECK(plog_open(dir, &c, 0, 0, PLOG_OPEN_CLEAN, NULL, &log, &e) == 0);
+	fds = open_fds();
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == 0);
+	CHECK(seen.n == m.n);
+	CHECKF(open_fds() == fds, "%d fds, %d before", open_fds(), fds);
+	/* the callback stops the scan and its value comes back */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 10;
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == 7);
+	CHECK(seen.n == 10);
+	/* nothing below the log start offset */
+	CHECK(m.last[101] > m.base[101]);
+	CHECK(plog_delete_records_before(log, m.base[101] + 1, &e) == 0);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == 0);
+	CHECK(seen.n == m.n - 101 && seen.h[0].base_offset == m.base[101]);
+	/* past the end: nothing */
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, plog_end_offset(log), scan_collect,
+	    &seen, &e) == 0);
+	CHECK(seen.n == 0);
+	/* a header that no longer parses is an error naming the segment */
+	lt_seg_path(p, sizeof(p), dir, m.seg[m.n - 1], ".log");
+	CHECK(lt_flip_byte(p, (long long)m.pos[m.n - 1] + REC_OFF_MAGIC) == 0);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(plog_scan_batches(log, 0, scan_collect, &seen, &e) == -1);
+	CHECK(e.code == EXIT_DATAERR && strstr(e.msg, p) != NULL);
+	CHECK(seen.n == m.n - 102);
+	plog_free(log);
+}
+
 int
 main(void)
 {
@@ -1313,6 +1471,7 @@ main(void)
 	TEST(test_plog__roll_by_time);
 	TEST(test_plog__flush);
 	TEST(test_plog__readonly);
+	TEST(test_plog__scan_batches);
 	if (getenv("KLOG_UNIT_KEEP") == NULL)
 		lt_rmrf(root);
 	else

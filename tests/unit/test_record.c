@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * RecordBatch v2: build/parse round trips for every codec, in-place offset
- * and timestamp rewrites, and table-driven malformed input: every header
- * field corrupted, truncation at every length, and record bytes mangled
- * under a recomputed CRC (the decoder must refuse, never over-read).
+ * and timestamp rewrites, the builder's explicit offsets, record copies,
+ * delete horizons and empty batches (what the log cleaner writes), and
+ * table-driven malformed input: every header field corrupted, truncation
+ * at every length, and record bytes mangled under a recomputed CRC (the
+ * decoder must refuse, never over-read).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -465,6 +467,233 @@ test_record__builder_reuse_and_empty(void)
 	buf_release(&out);
 }
 
+static const enum compress_codec all_codecs[] = { COMPRESS_NONE,
+	COMPRESS_GZIP, COMPRESS_SNAPPY, COMPRESS_LZ4, COMPRESS_ZSTD };
+
+/*
+ * A batch as the cleaner rebuilds one: base offset and last offset delta
+ * set, records at deltas 1, 4 and 9 (with a header), every codec; it
+ * parses and validates under the log's rules, not under a producer's.
+ */
+static void
+test_record__builder_explicit_offsets(void)
+{
+	static const int32_t deltas[] = { 1, 4, 9 };
+	struct rec_header h = { B("h"), B("x") };
+	size_t c;
+
+	for (c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
+		struct rec_builder bld;
+		struct buf out = BUF_INIT;
+		struct rec_batch b;
+		struct rec_iter it;
+		struct rec_record r;
+		struct err e = { 0 };
+		int n = 0;
+		size_t i;
+
+		rec_builder_init(&bld, all_codecs[c], COMPRESS_LEVEL_DEFAULT);
+		bld.base_offset = 5000;
+		bld.last_offset_delta = 11;
+		bld.producer_id = 77;
+		bld.producer_epoch = 3;
+		bld.base_sequence = 40;
+		for (i = 0; i < 3; i++)
+			CHECK(rec_builder_add_at(&bld, deltas[i],
+			    1000 + (int64_t)i, B("k"), B("v"), &h, 1) == 0);
+		CHECK(rec_builder_finish(&bld, &out, &e) == 0);
+		CHECKF(rec_batch_parse(out.data, out.len, &b, &e) == 0, "%s",
+		    e.msg);
+		CHECK(b.base_offset == 5000 && b.last_offset_delta == 11);
+		CHECK(rec_batch_last_offset(&b) == 5011);
+		CHECK(b.record_count == 3 &&
+		    rec_batch_codec(&b) == all_codecs[c]);
+		CHECK(b.producer_id == 77 && b.producer_epoch == 3 &&
+		    b.base_sequence == 40);
+		CHECK(b.base_timestamp == 1000 && b.max_timestamp == 1002);
+		CHECKF(rec_batch_validate(&b, 0, MAX_INFLATE, &e) == 0, "%s",
+		    e.msg);
+		CHECK(rec_batch_validate(&b, REC_VALIDATE_PRODUCE, MAX_INFLATE,
+		    &e) == -1);
+		rec_iter_init(&it, MAX_INFLATE);
+		CHECK(rec_iter_reset(&it, &b, &e) == 0);
+		while (rec_iter_next(&it, &r, &e) == 1) {
+			CHECK(n < 3 && r.offset == 5000 + deltas[n]);
+			CHECK(r.timestamp == 1000 + n && r.header_count == 1);
+			n++;
+		}
+		CHECK(n == 3);
+		rec_iter_release(&it);
+		rec_builder_release(&bld);
+		buf_release(&out);
+	}
+}
+
+/* Deltas must go up; last_offset_delta may not cut the last record off. */
+static void
+test_record__builder_delta_rules(void)
+{
+	struct rec_builder bld;
+	struct buf out = BUF_INIT;
+	struct rec_batch b;
+	struct err e = { 0 };
+
+	rec_builder_init(&bld, COMPRESS_NONE, COMPRESS_LEVEL_DEFAULT);
+	CHECK(rec_builder_add_at(&bld, -1, 0, B("a"), B("b"), NULL, 0) == -1);
+	CHECK(rec_builder_add_at(&bld, 3, 0, B("a"), B("b"), NULL, 0) == 0);
+	CHECK(rec_builder_add_at(&bld, 3, 0, B("a"), B("b"), NULL, 0) == -1);
+	CHECK(rec_builder_add_at(&bld, 2, 0, B("a"), B("b"), NULL, 0) == -1);
+	CHECK(bld.count == 1);
+	/* rec_builder_add goes on after the last delta */
+	CHECK(rec_builder_add(&bld, 0, B("c"), B("d"), NULL, 0) == 0);
+	CHECK(bld.last_delta == 4);
+	bld.last_offset_delta = 3;
+	CHECK(rec_builder_finish(&bld, &out, &e) == -1);
+	CHECK(e.code == EXIT_SOFTWARE && out.len == 0);
+	bld.last_offset_delta = -1;
+	CHECK(rec_builder_finish(&bld, &out, &e) == 0);
+	CHECK(rec_batch_parse(out.data, out.len, &b, &e) == 0);
+	CHECK(b.base_offset == 0 && b.last_offset_delta == 4 &&
+	    b.record_count == 2);
+	/* reset starts over: deltas from 0, base offset 0 */
+	rec_builder_reset(&bld);
+	CHECK(bld.last_delta == -1 && bld.last_offset_delta == -1 &&
+	    bld.base_offset == 0);
+	CHECK(rec_builder_add_at(&bld, 0, 0, B("a"), B("b"), NULL, 0) == 0);
+	rec_builder_release(&bld);
+	buf_release(&out);
+}
+
+/* Copying every record of the sample reproduces it, headers included. */
+static void
+test_record__builder_add_record_copies(void)
+{
+	size_t c;
+
+	for (c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
+		struct buf in = BUF_INIT, out = BUF_INIT;
+		struct rec_builder bld;
+		struct rec_batch b;
+		struct rec_iter it;
+		struct rec_record r;
+		struct err e = { 0 };
+
+		build_sample(&in, all_codecs[c]);
+		rec_batch_set_base_offset(in.data, 900);
+		CHECK(rec_batch_parse(in.data, in.len, &b, &e) == 0);
+		rec_builder_init(&bld, all_codecs[c], COMPRESS_LEVEL_DEFAULT);
+		bld.base_offset = b.base_offset;
+		rec_iter_init(&it, MAX_INFLATE);
+		CHECK(rec_iter_reset(&it, &b, &e) == 0);
+		while (rec_iter_next(&it, &r, &e) == 1)
+			CHECK(rec_builder_add_record(&bld,
+			    (int32_t)(r.offset - b.base_offset), &r) == 0);
+		CHECK(rec_builder_finish(&bld, &out, &e) == 0);
+		check_sample(out.data, out.len, 900);
+		if (all_codecs[c] == COMPRESS_NONE)
+			CHECK(out.len == in.len &&
+			    memcmp(out.data, in.data, in.len) == 0);
+		rec_iter_release(&it);
+		rec_builder_release(&bld);
+		buf_release(&in);
+		buf_release(&out);
+	}
+}
+
+/* KIP-534: bit 6 and the base timestamp carry the horizon. */
+static void
+test_record__builder_delete_horizon(void)
+{
+	struct rec_builder bld;
+	struct buf out = BUF_INIT;
+	struct rec_batch b;
+	struct rec_iter it;
+	struct rec_record r;
+	struct err e = { 0 };
+	int n = 0;
+
+	rec_builder_init(&bld, COMPRESS_ZSTD, COMPRESS_LEVEL_DEFAULT);
+	bld.attributes = REC_ATTR_TRANSACTIONAL;
+	rec_builder_set_delete_horizon(&bld, 1900000000000LL);
+	CHECK(rec_builder_add_at(&bld, 0, 1700000000000LL, B("k"), B(NULL),
+	    NULL, 0) == 0);
+	CHECK(rec_builder_add_at(&bld, 2, 1700000000009LL, B("j"), B("v"),
+	    NULL, 0) == 0);
+	CHECK(rec_builder_finish(&bld, &out, &e) == 0);
+	CHECK(rec_batch_parse(out.data, out.len, &b, &e) == 0);
+	CHECK(b.attributes & REC_ATTR_DELETE_HORIZON);
+	CHECK(b.attributes & REC_ATTR_TRANSACTIONAL);
+	CHECK(rec_batch_codec(&b) == COMPRESS_ZSTD);
+	CHECK(b.base_timestamp == 1900000000000LL);
+	CHECK(b.max_timestamp == 1700000000009LL);
+	CHECKF(rec_batch_validate(&b, 0, MAX_INFLATE, &e) == 0, "%s", e.msg);
+	rec_iter_init(&it, MAX_INFLATE);
+	CHECK(rec_iter_reset(&it, &b, &e) == 0);
+	while (rec_iter_next(&it, &r, &e) == 1) {
+		CHECK(r.timestamp == (n == 0 ? 1700000000000LL :
+		    1700000000009LL));
+		n++;
+	}
+	CHECK(n == 2);
+	rec_iter_release(&it);
+	/* reset drops the horizon, keeps the other bits */
+	rec_builder_reset(&bld);
+	CHECK(!(bld.attributes & REC_ATTR_DELETE_HORIZON));
+	CHECK(bld.attributes & REC_ATTR_TRANSACTIONAL);
+	CHECK(rec_builder_add(&bld, 5, B("k"), B("v"), NULL, 0) == 0);
+	buf_clear(&out);
+	CHECK(rec_builder_finish(&bld, &out, &e) == 0);
+	CHECK(rec_batch_parse(out.data, out.len, &b, &e) == 0);
+	CHECK(!(b.attributes & REC_ATTR_DELETE_HORIZON));
+	CHECK(b.base_timestamp == 5);
+	rec_builder_release(&bld);
+	buf_release(&out);
+}
+
+/* Kafka's writeEmptyHeader: identity kept, records gone. */
+static void
+test_record__append_empty(void)
+{
+	struct rec_builder bld;
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	struct rec_batch b, x;
+	struct rec_iter it;
+	struct rec_record r;
+	struct err e = { 0 };
+
+	rec_builder_init(&bld, COMPRESS_GZIP, COMPRESS_LEVEL_DEFAULT);
+	bld.base_offset = 300;
+	bld.last_offset_delta = 6;
+	bld.producer_id = 12;
+	bld.producer_epoch = 2;
+	bld.base_sequence = 99;
+	bld.leader_epoch = 4;
+	bld.attributes = REC_ATTR_TRANSACTIONAL | REC_ATTR_LOG_APPEND_TIME;
+	rec_builder_set_delete_horizon(&bld, 5000);
+	CHECK(rec_builder_add_at(&bld, 2, 700, B("k"), B("v"), NULL, 0) == 0);
+	CHECK(rec_builder_finish(&bld, &in, &e) == 0);
+	CHECK(rec_batch_parse(in.data, in.len, &b, &e) == 0);
+	CHECK(rec_batch_append_empty(&b, &out, &e) == 0);
+	CHECK(out.len == REC_BATCH_HEADER_SIZE);
+	CHECK(rec_batch_parse(out.data, out.len, &x, &e) == 0);
+	CHECK(rec_batch_crc_ok(&x));
+	CHECK(x.base_offset == 300 && x.last_offset_delta == 6);
+	CHECK(x.record_count == 0 && rec_batch_codec(&x) == COMPRESS_NONE);
+	CHECK(x.producer_id == 12 && x.producer_epoch == 2 &&
+	    x.base_sequence == 99 && x.leader_epoch == 4);
+	CHECK(x.attributes == (REC_ATTR_TRANSACTIONAL |
+	    REC_ATTR_LOG_APPEND_TIME));
+	CHECK(x.base_timestamp == -1 && x.max_timestamp == b.max_timestamp);
+	CHECKF(rec_batch_validate(&x, 0, MAX_INFLATE, &e) == 0, "%s", e.msg);
+	rec_iter_init(&it, MAX_INFLATE);
+	CHECK(rec_iter_reset(&it, &x, &e) == 0);
+	CHECK(rec_iter_next(&it, &r, &e) == 0);
+	rec_iter_release(&it);
+	rec_builder_release(&bld);
+	buf_release(&in);
+	buf_release(&out);
+}
+
 int
 main(void)
 {
@@ -480,5 +709,10 @@ main(void)
 	TEST(test_record__offset_gaps_log_vs_produce);
 	TEST(test_record__decompression_is_bounded);
 	TEST(test_record__builder_reuse_and_empty);
+	TEST(test_record__builder_explicit_offsets);
+	TEST(test_record__builder_delta_rules);
+	TEST(test_record__builder_add_record_copies);
+	TEST(test_record__builder_delete_horizon);
+	TEST(test_record__append_empty);
 	TEST_DONE();
 }
