@@ -11,8 +11,10 @@
  *
  * Ownership: kcl_new() returns a client the caller frees with kcl_free(),
  * which closes every connection (pending callbacks are not called).
- * Connections and cached metadata belong to the client; pointers to them
- * stay valid until kcl_free() (a lost connection is reused on reconnect).
+ * Connections and cached metadata belong to the client. Connection
+ * pointers stay valid until kcl_free() (a lost connection is reused on
+ * reconnect); topic, partition and broker pointers only until the next
+ * kcl_metadata(), which replaces them: copy what must outlive it.
  * Not thread-safe: one thread drives a client. Callbacks may queue new
  * requests but must not call kcl_poll() or kcl_request_wait().
  */

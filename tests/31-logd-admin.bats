@@ -424,7 +424,7 @@ as3 error INVALID_REPLICA_ASSIGNMENT: 2 replicas assigned, but one logd holds ex
 	[ "$stderr" = "logd: ctl: no data directory: set data.dir in the config or --data-dir" ]
 	start_logd b
 	run -1 --separate-stderr ctl -d "$LOGD_DIR" bogus
-	[ "$stderr" = "logd: ctl: unknown command 'bogus' (use status, topics, flush or retention)" ]
+	[ "$stderr" = "logd: ctl: unknown command 'bogus' (use status, topics, flush, retention or compact)" ]
 	[ -z "$output" ]
 	run -64 --separate-stderr ctl -d "$LOGD_DIR"
 	[ "$stderr" = "logd: ctl: expected one command" ]
