@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "logd.h"
+#include "logd_groups.h"
 #include "opt.h"
 #include "record.h"
 #include "util.h"
@@ -122,18 +123,21 @@ logd_run(struct logd_opts *o)
 	}
 	log_init(o->verbosity, true, o->log_timestamps);
 	install_signals();
-	if (topics_load(&ld, &e) < 0) {
+	if (topics_load(&ld, &e) < 0 || groups_load(&ld, &e) < 0) {
 		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
+		groups_free(&ld);
 		topics_close(&ld, false);
 		goto out;
 	}
 	if (logd_serve(&ld, o, &got_stop, &got_reload, &e) < 0) {
 		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
+		groups_free(&ld);
 		topics_close(&ld, false);
 		goto out;
 	}
+	groups_free(&ld);
 	topics_close(&ld, true);
 	log_info("stopped");
 out:

@@ -41,6 +41,13 @@ struct logd_config {
 	int64_t max_connections;
 	int64_t shutdown_timeout_ms;
 	int64_t max_conn_output_bytes;
+	/* group coordinator */
+	int32_t offsets_topic_partitions;
+	int64_t group_initial_delay_ms;
+	int64_t group_min_session_ms;
+	int64_t group_max_session_ms;
+	int64_t offsets_retention_ms;
+	int64_t offset_metadata_max_bytes;
 	struct tconf topic_defaults;	/* broker-level topic defaults */
 };
 
@@ -61,6 +68,7 @@ struct logd_opts {
 };
 
 struct topic;
+struct group;
 struct producer_entry;
 
 /* The idempotent producers of one partition (logd_producers.c). */
@@ -121,6 +129,7 @@ struct conn {
 	bool want_write;		/* EPOLLOUT registered */
 	bool read_paused;		/* back-pressure: EPOLLIN removed */
 	bool peer_closed;		/* EOF read: answer what came, then close */
+	char *park_member;		/* the group member a parked request is */
 	bool closing;
 	struct conn *next, *prev;	/* all connections */
 };
@@ -146,6 +155,10 @@ struct logd {
 	int64_t pid_next;		/* next producer id to hand out */
 	int64_t pid_block_end;		/* last id of the reserved block */
 	const struct logd_opts *opts;	/* for SIGHUP reloads */
+	struct group **groups;		/* the group coordinator's groups */
+	size_t ngroups;
+	int64_t next_group_tick_ms;
+	int64_t next_offset_expiry_ms;
 };
 
 /* The outcome of running a request handler. */
@@ -201,6 +214,16 @@ enum handle_result handle_create_topics(struct req *q);
 enum handle_result handle_delete_topics(struct req *q);
 enum handle_result handle_create_partitions(struct req *q);
 enum handle_result handle_describe_configs(struct req *q);
+enum handle_result handle_find_coordinator(struct req *q);
+enum handle_result handle_join_group(struct req *q);
+enum handle_result handle_sync_group(struct req *q);
+enum handle_result handle_heartbeat(struct req *q);
+enum handle_result handle_leave_group(struct req *q);
+enum handle_result handle_offset_commit(struct req *q);
+enum handle_result handle_offset_fetch(struct req *q);
+enum handle_result handle_describe_groups(struct req *q);
+enum handle_result handle_list_groups(struct req *q);
+enum handle_result handle_delete_groups(struct req *q);
 enum handle_result handle_init_producer_id(struct req *q);
 
 /* logd_topics.c */
@@ -219,6 +242,8 @@ int topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 /* Recompute a partition's log settings after a config change. */
 void partition_apply_config(struct logd *ld, struct partition *p);
 void topics_run_retention(struct logd *ld, int64_t now_ms);
+/* Compact every compacted topic's partitions that are dirty enough. */
+void topics_run_compaction(struct logd *ld, int64_t now_ms);
 void topics_flush_due(struct logd *ld, int64_t now_ms);
 int topics_flush_all(struct logd *ld, struct err *e);
 

@@ -28,12 +28,22 @@ static const struct api_entry apis[] = {
 	{ API_FETCH, 4, 11, handle_fetch },
 	{ API_LIST_OFFSETS, 0, 3, handle_list_offsets },
 	{ API_METADATA, 0, 6, handle_metadata },
+	{ API_OFFSET_COMMIT, 2, 7, handle_offset_commit },
+	{ API_OFFSET_FETCH, 1, 5, handle_offset_fetch },
+	{ API_FIND_COORDINATOR, 0, 2, handle_find_coordinator },
+	{ API_JOIN_GROUP, 0, 5, handle_join_group },
+	{ API_HEARTBEAT, 0, 3, handle_heartbeat },
+	{ API_LEAVE_GROUP, 0, 3, handle_leave_group },
+	{ API_SYNC_GROUP, 0, 3, handle_sync_group },
+	{ API_DESCRIBE_GROUPS, 0, 4, handle_describe_groups },
+	{ API_LIST_GROUPS, 0, 2, handle_list_groups },
 	{ API_API_VERSIONS, 0, 2, handle_api_versions },
 	{ API_CREATE_TOPICS, 0, 4, handle_create_topics },
 	{ API_DELETE_TOPICS, 0, 3, handle_delete_topics },
 	{ API_INIT_PRODUCER_ID, 0, 1, handle_init_producer_id },
 	{ API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs },
 	{ API_CREATE_PARTITIONS, 0, 1, handle_create_partitions },
+	{ API_DELETE_GROUPS, 0, 1, handle_delete_groups },
 };
 
 static const struct api_entry *

@@ -37,6 +37,12 @@ logd_config_init(struct logd_config *cfg)
 	cfg->max_connections = 10000;
 	cfg->shutdown_timeout_ms = 30000;
 	cfg->max_conn_output_bytes = 64 << 20;
+	cfg->offsets_topic_partitions = 50;
+	cfg->group_initial_delay_ms = 3000;
+	cfg->group_min_session_ms = 6000;
+	cfg->group_max_session_ms = 1800000;
+	cfg->offsets_retention_ms = 7 * 24 * 3600 * 1000LL;
+	cfg->offset_metadata_max_bytes = 4096;
 	tconf_init(&cfg->topic_defaults);
 }
 
@@ -148,6 +154,26 @@ config_set(struct logd_config *cfg, const char *key, const char *v,
 	} else if (strcmp(key, "shutdown.timeout.ms") == 0) {
 		return parse_num(key, v, 0, INT64_MAX, &cfg->shutdown_timeout_ms,
 		    e);
+	} else if (strcmp(key, "offsets.topic.num.partitions") == 0) {
+		if (parse_num(key, v, 1, 10000, &n, e) < 0)
+			return -1;
+		cfg->offsets_topic_partitions = (int32_t)n;
+	} else if (strcmp(key, "group.initial.rebalance.delay.ms") == 0) {
+		return parse_num(key, v, 0, INT32_MAX, &cfg->group_initial_delay_ms,
+		    e);
+	} else if (strcmp(key, "group.min.session.timeout.ms") == 0) {
+		return parse_num(key, v, 1, INT32_MAX, &cfg->group_min_session_ms,
+		    e);
+	} else if (strcmp(key, "group.max.session.timeout.ms") == 0) {
+		return parse_num(key, v, 1, INT32_MAX, &cfg->group_max_session_ms,
+		    e);
+	} else if (strcmp(key, "offsets.retention.minutes") == 0) {
+		if (parse_num(key, v, 1, INT64_MAX / 60000, &n, e) < 0)
+			return -1;
+		cfg->offsets_retention_ms = n * 60000;
+	} else if (strcmp(key, "offset.metadata.max.bytes") == 0) {
+		return parse_num(key, v, 0, INT32_MAX,
+		    &cfg->offset_metadata_max_bytes, e);
 	} else if (strcmp(key, "log.retention.hours") == 0) {
 		return set_coarse_time(cfg, key, v, "log.retention.ms", 3600000, e);
 	} else if (strcmp(key, "log.retention.minutes") == 0) {
@@ -299,6 +325,11 @@ logd_reload(struct logd *ld)
 	ld->cfg.connections_max_idle_ms = fresh.connections_max_idle_ms;
 	ld->cfg.max_connections = fresh.max_connections;
 	ld->cfg.shutdown_timeout_ms = fresh.shutdown_timeout_ms;
+	ld->cfg.group_initial_delay_ms = fresh.group_initial_delay_ms;
+	ld->cfg.group_min_session_ms = fresh.group_min_session_ms;
+	ld->cfg.group_max_session_ms = fresh.group_max_session_ms;
+	ld->cfg.offsets_retention_ms = fresh.offsets_retention_ms;
+	ld->cfg.offset_metadata_max_bytes = fresh.offset_metadata_max_bytes;
 	logd_config_release(&fresh);
 	for (i = 0; i < ld->ntopics; i++)
 		for (j = 0; j < ld->topics[i]->npartitions; j++)

@@ -147,9 +147,12 @@ ctl_run(struct logd *ld, char *line, struct buf *out, struct err *e)
 	} else if (strcmp(line, "retention") == 0) {
 		topics_run_retention(ld, clock_wall_ms());
 		cmd_topics(ld, out, json);
+	} else if (strcmp(line, "compact") == 0) {
+		topics_run_compaction(ld, clock_wall_ms());
+		cmd_topics(ld, out, json);
 	} else {
 		return err_set(e, EXIT_USAGE, "unknown command '%s' (use status, "
-		    "topics, flush or retention)", line);
+		    "topics, flush, retention or compact)", line);
 	}
 	return 0;
 }
@@ -243,12 +246,12 @@ ctl_main(int argc, char **argv)
 		case 'd': o.data_dir = optarg; break;
 		case 'h':
 			printf("usage: logd ctl [-j] [-c file | -d dir] "
-			    "status | topics | flush | retention\n");
+			    "status | topics | flush | retention | compact\n");
 			return EXIT_OK;
 		case 'j': json = true; break;
 		default:
 			fprintf(stderr, "usage: logd ctl [-j] [-c file | -d dir] "
-			    "status | topics | flush | retention\n");
+			    "status | topics | flush | retention | compact\n");
 			return EXIT_USAGE;
 		}
 	}

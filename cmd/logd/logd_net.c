@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "logd.h"
+#include "logd_groups.h"
 #include "util.h"
 #include "banned.h"
 
@@ -34,6 +35,8 @@
 #define FLUSH_CHECK_MS 100
 /* How often recovery points are checkpointed (Kafka's default). */
 #define CHECKPOINT_MS 60000
+/* How often group sessions and join deadlines are checked. */
+#define GROUP_TICK_MS 100
 
 struct resp *
 resp_new(void)
@@ -131,6 +134,7 @@ conn_close(struct logd *ld, struct conn *c)
 
 	if (c->parked)
 		park_remove(ld, c);
+	free(c->park_member);
 	epoll_ctl(ld->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	for (r = c->out_head; r != NULL; r = next) {
@@ -526,6 +530,8 @@ next_deadline(struct logd *ld)
 
 	if (ld->next_checkpoint_ms < t)
 		t = ld->next_checkpoint_ms;
+	if (ld->ngroups > 0 && ld->next_group_tick_ms < t)
+		t = ld->next_group_tick_ms;
 	if (ld->next_retention_ms < t)
 		t = ld->next_retention_ms;
 	if (ld->next_flush_check_ms < t)
@@ -561,11 +567,16 @@ run_timers(struct logd *ld, int64_t now)
 	}
 	if (now >= ld->next_retention_ms) {
 		topics_run_retention(ld, clock_wall_ms());
+		topics_run_compaction(ld, clock_wall_ms());
 		ld->next_retention_ms = now + ld->cfg.retention_check_interval_ms;
 	}
 	if (now >= ld->next_flush_check_ms) {
 		topics_flush_due(ld, clock_wall_ms());
 		ld->next_flush_check_ms = now + FLUSH_CHECK_MS;
+	}
+	if (now >= ld->next_group_tick_ms) {
+		groups_tick(ld, now);
+		ld->next_group_tick_ms = now + GROUP_TICK_MS;
 	}
 	if (now >= ld->next_checkpoint_ms) {
 		store_checkpoint(ld);

@@ -670,3 +670,43 @@ topics_flush_all(struct logd *ld, struct err *e)
 {
 	return ld_flush(ld->dir, e);
 }
+
+void
+topics_run_compaction(struct logd *ld, int64_t now_ms)
+{
+	const struct tconf *bd = &ld->cfg.topic_defaults;
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < ld->ntopics; i++) {
+		struct topic *t = ld->topics[i];
+		struct plog_compact_opts o;
+
+		if (!tconf_has(&t->conf, bd, TCONF_CLEANUP_POLICY, "compact"))
+			continue;
+		plog_compact_opts_init(&o);
+		o.now_ms = now_ms;
+		o.min_cleanable_ratio = tconf_double(&t->conf, bd,
+		    TCONF_MIN_CLEANABLE_DIRTY_RATIO);
+		o.delete_retention_ms = tconf_i64(&t->conf, bd,
+		    TCONF_DELETE_RETENTION_MS);
+		for (j = 0; j < t->npartitions; j++) {
+			struct partition *p = t->parts[j];
+			struct plog_compact_result res;
+			struct err e = { 0 };
+
+			o.first_uncleanable_offset = p->high_watermark;
+			if (plog_compact(p->log, &o, &res, &e) < 0) {
+				log_warnx("compaction: topic=%s partition=%" PRId32
+				    ": %s", t->name, p->id, e.msg);
+				continue;
+			}
+			if (res.ran && res.segments_cleaned > 0)
+				log_info("compacted topic=%s partition=%" PRId32
+				    ": %d segments, %" PRIu64 " -> %" PRIu64
+				    " bytes, %" PRIu64 " records removed", t->name,
+				    p->id, res.segments_cleaned, res.bytes_before,
+				    res.bytes_after, res.records_removed);
+		}
+	}
+}

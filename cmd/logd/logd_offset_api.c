@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Committed offsets and group listings: OffsetCommit (v2-7), OffsetFetch
+ * (v1-5), DescribeGroups (v0-4), ListGroups (v0-2), DeleteGroups (v0-1).
+ * A commit is validated (generation, member, metadata size, partition),
+ * written to __consumer_offsets as one batch, and only then applied.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "logd.h"
+#include "logd_groups.h"
+#include "util.h"
+#include "banned.h"
+
+#define GROUP_ID_MAX 255
+
+/* Whether a commit to `g` by (generation, member) may go ahead. */
+static int16_t
+commit_allowed(struct group *g, int32_t generation, struct proto_str mid,
+    int64_t now)
+{
+	char id[GROUP_ID_MAX + 64];
+	struct member *m;
+
+	/* Admin-style commits, by groups without members. */
+	if (generation < 0 && mid.len <= 0)
+		return g->nmembers == 0 ? KERR_NONE : KERR_UNKNOWN_MEMBER_ID;
+	if (!proto_str_copy(mid, id, sizeof(id)) ||
+	    (m = group_find_member(g, id)) == NULL)
+		return KERR_UNKNOWN_MEMBER_ID;
+	if (generation != g->generation)
+		return KERR_ILLEGAL_GENERATION;
+	if (g->state == GROUP_COMPLETING)
+		return KERR_REBALANCE_IN_PROGRESS;
+	m->session_deadline_ms = now + m->session_timeout_ms;
+	return KERR_NONE;
+}
+
+enum handle_result
+handle_offset_commit(struct req *q)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version, gcode, store_code = KERR_NONE;
+	struct proto_str gid, mid;
+	char group[GROUP_ID_MAX + 1];
+	struct committed *accepted = NULL;
+	int16_t *codes = NULL;
+	size_t naccepted = 0, ncodes = 0, k;
+	const uint8_t *topics_at;
+	int32_t generation, ntopics, i, j;
+	struct group *g = NULL;
+	struct err e = { 0 };
+
+	gid = proto_read_str(r, false);
+	generation = br_i32(r);
+	mid = proto_read_str(r, false);
+	if (v >= 7)
+		(void)proto_read_str(r, true);	/* group_instance_id */
+	if (v <= 4)
+		(void)br_i64(r);		/* retention_time_ms */
+	ntopics = proto_read_array_len(r, false, 6);
+	topics_at = r->p;
+	/* First pass: validate the structure, count partitions. */
+	for (i = 0; i < ntopics && br_ok(r); i++) {
+		int32_t np;
+
+		(void)proto_read_str(r, false);
+		np = proto_read_array_len(r, false, 14);
+		for (j = 0; j < np && br_ok(r); j++) {
+			(void)br_i32(r);
+			(void)br_i64(r);
+			if (v >= 6)
+				(void)br_i32(r);
+			(void)proto_read_str(r, true);
+			ncodes++;
+		}
+	}
+	if (!br_ok(r))
+		return HANDLE_CLOSE;
+	if (!proto_str_copy(gid, group, sizeof(group)) || group[0] == '\0')
+		gcode = KERR_INVALID_GROUP_ID;
+	else {
+		g = generation < 0 && mid.len <= 0 ?
+		    group_get_or_create(q->ld, group) : group_find(q->ld, group);
+		gcode = g ? commit_allowed(g, generation, mid, q->now_ms) :
+		    KERR_UNKNOWN_MEMBER_ID;
+	}
+	codes = xcalloc(ncodes + 1, sizeof(*codes));
+	accepted = xcalloc(ncodes + 1, sizeof(*accepted));
+	/* Second pass: per-partition checks, collect what to store. */
+	br_init(r, topics_at, (size_t)(q->body.end - topics_at));
+	ncodes = 0;
+	for (i = 0; i < ntopics; i++) {
+		struct proto_str topic = proto_read_str(r, false);
+		int32_t np = proto_read_array_len(r, false, 14);
+
+		for (j = 0; j < np; j++) {
+			int32_t part = br_i32(r);
+			int64_t off = br_i64(r);
+			int32_t epoch = v >= 6 ? br_i32(r) : -1;
+			struct proto_str meta = proto_read_str(r, true);
+			int16_t code = gcode;
+
+			if (code == KERR_NONE && meta.len >
+			    q->ld->cfg.offset_metadata_max_bytes)
+				code = 12;	/* OFFSET_METADATA_TOO_LARGE */
+			else if (code == KERR_NONE &&
+			    partition_find(q->ld, topic, part) == NULL)
+				code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			if (code == KERR_NONE) {
+				struct committed *c = &accepted[naccepted++];
+				char *t = xmalloc((size_t)topic.len + 1);
+				char *md = xmalloc(meta.len > 0 ?
+				    (size_t)meta.len + 1 : 1);
+
+				memcpy(t, topic.p, (size_t)topic.len);
+				t[topic.len] = '\0';
+				if (meta.len > 0)
+					memcpy(md, meta.p, (size_t)meta.len);
+				md[meta.len > 0 ? meta.len : 0] = '\0';
+				c->topic = t;
+				c->partition = part;
+				c->offset = off;
+				c->leader_epoch = epoch;
+				c->metadata = md;
+				c->commit_ms = clock_wall_ms();
+			}
+			codes[ncodes++] = code;
+		}
+	}
+	if (naccepted > 0 && groups_store_offsets(q->ld, g, accepted, naccepted,
+	    &e) < 0) {
+		log_warnx("group=%s: storing offsets: %s", group, e.msg);
+		store_code = KERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		for (k = 0; k < naccepted; k++)
+			group_set_offset(g, &accepted[k]);
+	}
+	/* Third pass: the response mirrors the request. */
+	if (v >= 3)
+		buf_put_i32(b, 0);		/* throttle_time_ms */
+	buf_put_i32(b, ntopics);
+	br_init(r, topics_at, (size_t)(q->body.end - topics_at));
+	ncodes = 0;
+	for (i = 0; i < ntopics; i++) {
+		struct proto_str topic = proto_read_str(r, false);
+		int32_t np = proto_read_array_len(r, false, 14);
+
+		proto_put_str(b, topic.p, (size_t)topic.len);
+		buf_put_i32(b, np);
+		for (j = 0; j < np; j++) {
+			int32_t part = br_i32(r);
+			int16_t code = codes[ncodes++];
+
+			(void)br_i64(r);
+			if (v >= 6)
+				(void)br_i32(r);
+			(void)proto_read_str(r, true);
+			buf_put_i32(b, part);
+			buf_put_i16(b, code == KERR_NONE ? store_code : code);
+		}
+	}
+	for (k = 0; k < naccepted; k++) {
+		free(accepted[k].topic);
+		free(accepted[k].metadata);
+	}
+	free(accepted);
+	free(codes);
+	return HANDLE_DONE;
+}
+
+static void
+put_fetched(struct req *q, const struct committed *c, int32_t partition)
+{
+	struct buf *b = q->out;
+
+	buf_put_i32(b, partition);
+	buf_put_i64(b, c ? c->offset : -1);
+	if (q->hdr.api_version >= 5)
+		buf_put_i32(b, c ? c->leader_epoch : -1);
+	proto_put_cstr(b, c ? c->metadata : "");
+	buf_put_i16(b, KERR_NONE);
+}
+
+static int
+committed_cmp(const void *a, const void *b)
+{
+	const struct committed *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+
+	return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+enum handle_result
+handle_offset_fetch(struct req *q)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version;
+	char group[GROUP_ID_MAX + 1], topic[256];
+	struct proto_str gid = proto_read_str(r, false);
+	const uint8_t *topics_at;
+	struct group *g;
+	int32_t ntopics, i, j;
+
+	ntopics = proto_read_array_len(r, v >= 2, 6);
+	topics_at = r->p;
+	for (i = 0; i < ntopics && br_ok(r); i++) {
+		int32_t np;
+
+		(void)proto_read_str(r, false);
+		np = proto_read_array_len(r, false, 4);
+		br_skip(r, (size_t)np * 4);
+	}
+	if (!br_ok(r))
+		return HANDLE_CLOSE;
+	g = proto_str_copy(gid, group, sizeof(group)) ?
+	    group_find(q->ld, group) : NULL;
+	if (v >= 3)
+		buf_put_i32(b, 0);		/* throttle_time_ms */
+	if (ntopics < 0) {
+		/* Every committed partition, grouped by topic. */
+		size_t k, ntop = 0;
+
+		if (g != NULL && g->noffsets > 0)
+			qsort(g->offsets, g->noffsets, sizeof(*g->offsets),
+			    committed_cmp);
+		for (k = 0; g != NULL && k < g->noffsets; k++)
+			if (k == 0 || strcmp(g->offsets[k].topic,
+			    g->offsets[k - 1].topic) != 0)
+				ntop++;
+		buf_put_i32(b, (int32_t)ntop);
+		for (k = 0; g != NULL && k < g->noffsets;) {
+			size_t end = k;
+
+			while (end < g->noffsets &&
+			    strcmp(g->offsets[end].topic, g->offsets[k].topic) == 0)
+				end++;
+			proto_put_cstr(b, g->offsets[k].topic);
+			buf_put_i32(b, (int32_t)(end - k));
+			for (; k < end; k++)
+				put_fetched(q, &g->offsets[k],
+				    g->offsets[k].partition);
+		}
+	} else {
+		br_init(r, topics_at, (size_t)(q->body.end - topics_at));
+		buf_put_i32(b, ntopics);
+		for (i = 0; i < ntopics; i++) {
+			struct proto_str t = proto_read_str(r, false);
+			int32_t np = proto_read_array_len(r, false, 4);
+			bool ok = proto_str_copy(t, topic, sizeof(topic));
+
+			proto_put_str(b, t.p, (size_t)t.len);
+			buf_put_i32(b, np);
+			for (j = 0; j < np; j++) {
+				int32_t part = br_i32(r);
+
+				put_fetched(q, g && ok ? group_offset(g, topic,
+				    part) : NULL, part);
+			}
+		}
+	}
+	if (v >= 2)
+		buf_put_i16(b, KERR_NONE);
+	return HANDLE_DONE;
+}
+
+static void
+put_described(struct req *q, struct proto_str name, const struct group *g)
+{
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version;
+	size_t i;
+
+	buf_put_i16(b, KERR_NONE);
+	proto_put_str(b, name.p, (size_t)name.len);
+	/* An unknown group is "Dead" without an error (kafkajs relies on it). */
+	proto_put_cstr(b, group_state_name(g ? g->state : GROUP_DEAD));
+	proto_put_cstr(b, g && g->protocol_type ? g->protocol_type : "");
+	proto_put_cstr(b, g && g->protocol ? g->protocol : "");
+	if (g == NULL || g->state == GROUP_EMPTY) {
+		buf_put_i32(b, 0);
+	} else {
+		buf_put_i32(b, (int32_t)g->nmembers);
+		for (i = 0; i < g->nmembers; i++) {
+			const struct member *m = g->members[i];
+			struct blob meta = { NULL, 0 };
+			int32_t k;
+
+			for (k = 0; k < m->nprotocols && g->protocol; k++)
+				if (strcmp(m->protocols[k].name, g->protocol) == 0)
+					meta = m->protocols[k].metadata;
+			proto_put_cstr(b, m->id);
+			if (v >= 4)
+				proto_put_cstr(b, m->instance_id);
+			proto_put_cstr(b, m->client_id);
+			proto_put_cstr(b, m->client_host);
+			proto_put_bytes(b, meta.data, meta.len < 0 ? 0 : meta.len);
+			proto_put_bytes(b, m->assignment.data,
+			    m->assignment.len < 0 ? 0 : m->assignment.len);
+		}
+	}
+	if (v >= 3)
+		buf_put_i32(b, INT32_MIN);	/* authorized_operations */
+}
+
+enum handle_result
+handle_describe_groups(struct req *q)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version;
+	const uint8_t *at;
+	int32_t n, i;
+
+	n = proto_read_array_len(r, false, 2);
+	at = r->p;
+	for (i = 0; i < n; i++)
+		(void)proto_read_str(r, false);
+	if (v >= 3)
+		(void)proto_read_bool(r);
+	if (!br_ok(r))
+		return HANDLE_CLOSE;
+	br_init(r, at, (size_t)(q->body.end - at));
+	if (v >= 1)
+		buf_put_i32(b, 0);
+	buf_put_i32(b, n);
+	for (i = 0; i < n; i++) {
+		struct proto_str name = proto_read_str(r, false);
+		char group[GROUP_ID_MAX + 1];
+
+		put_described(q, name, proto_str_copy(name, group,
+		    sizeof(group)) ? group_find(q->ld, group) : NULL);
+	}
+	return HANDLE_DONE;
+}
+
+enum handle_result
+handle_list_groups(struct req *q)
+{
+	struct buf *b = q->out;
+	size_t i;
+
+	if (q->hdr.api_version >= 1)
+		buf_put_i32(b, 0);
+	buf_put_i16(b, KERR_NONE);
+	buf_put_i32(b, (int32_t)q->ld->ngroups);
+	for (i = 0; i < q->ld->ngroups; i++) {
+		const struct group *g = q->ld->groups[i];
+
+		proto_put_cstr(b, g->id);
+		proto_put_cstr(b, g->protocol_type ? g->protocol_type : "");
+	}
+	return HANDLE_DONE;
+}
+
+enum handle_result
+handle_delete_groups(struct req *q)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	const uint8_t *at;
+	int32_t n, i;
+
+	n = proto_read_array_len(r, false, 2);
+	at = r->p;
+	for (i = 0; i < n; i++)
+		(void)proto_read_str(r, false);
+	if (!br_ok(r))
+		return HANDLE_CLOSE;
+	br_init(r, at, (size_t)(q->body.end - at));
+	buf_put_i32(b, 0);			/* throttle_time_ms */
+	buf_put_i32(b, n);
+	for (i = 0; i < n; i++) {
+		struct proto_str name = proto_read_str(r, false);
+		char group[GROUP_ID_MAX + 1];
+		struct group *g = proto_str_copy(name, group, sizeof(group)) ?
+		    group_find(q->ld, group) : NULL;
+		int16_t code = KERR_NONE;
+		struct err e = { 0 };
+
+		if (g == NULL)
+			code = KERR_GROUP_ID_NOT_FOUND;
+		else if (g->nmembers > 0)
+			code = KERR_NON_EMPTY_GROUP;
+		else if (group_delete(q->ld, g, &e) < 0) {
+			log_warnx("deleting group '%s': %s", group, e.msg);
+			code = KERR_COORDINATOR_NOT_AVAILABLE;
+		} else {
+			log_info("deleted group '%s' for %s", group, q->c->peer);
+		}
+		proto_put_str(b, name.p, (size_t)name.len);
+		buf_put_i16(b, code);
+	}
+	return HANDLE_DONE;
+}
