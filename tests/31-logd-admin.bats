@@ -241,12 +241,12 @@ as3 error INVALID_REPLICA_ASSIGNMENT: 2 replicas assigned, but one logd holds ex
 	for n in 1 232 233 242 243 246 247 249; do
 		name=$(printf 't%.0s' $(seq "$n"))
 		echo "# $n characters"
-		run -0 ck create "$LOGD_ADDR" "$name:1"
+		run -0 --separate-stderr ck create "$LOGD_ADDR" "$name:1"
 		[ "$output" = "$name ok" ]
 		echo "v$n" | kc -P -t "$name"
 		run -0 kc -C -t "$name" -e -q
 		[ "$output" = "v$n" ]
-		run -0 ck delete "$LOGD_ADDR" "$name"
+		run -0 --separate-stderr ck delete "$LOGD_ADDR" "$name"
 		[ "$output" = "$name ok" ]
 		[ ! -e "$LOGD_DIR/$name-0" ]
 	done

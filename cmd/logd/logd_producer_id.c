@@ -26,8 +26,6 @@
 #define PID_FILE "producer-id-block"
 #define PID_FILE_MAX 4096
 #define PID_BLOCK_SIZE 1000
-/* Not in libcommon/proto.h yet; Kafka's code. */
-#define KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED 53
 
 static int
 pid_file_path(const struct logd *ld, char *dst, size_t size, struct err *e)
