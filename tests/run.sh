@@ -63,9 +63,15 @@ if command -v bats >/dev/null; then
 		suites=(tests/$filter.bats)
 	fi
 	if [ -e "${suites[0]}" ]; then
-		echo "# bats: ${#suites[@]} files"
+		# Two files at a time when GNU parallel is there (tests within
+		# a file stay in order); BATS_JOBS=1 runs them one by one.
+		jobs=()
+		if [ "${BATS_JOBS:-2}" -gt 1 ] && command -v parallel >/dev/null; then
+			jobs=(--jobs "${BATS_JOBS:-2}" --no-parallelize-within-files)
+		fi
+		echo "# bats: ${#suites[@]} files ${jobs[*]}"
 		out=$(BIN_DIR=$PWD/$bin TOOLS_DIR=$PWD/$obj/tools \
-		    bats --tap "${suites[@]}" 2>&1)
+		    bats --tap "${jobs[@]}" "${suites[@]}" 2>&1)
 		status=$?
 		tally <<<"$out"
 		if [ $status -ne 0 ] && ! grep -q '^not ok ' <<<"$out"; then
