@@ -303,7 +303,7 @@ EOF
 		[[ ${stderr_lines[1]} == "usage: kcons"* ]]
 	done
 	run -64 --separate-stderr kcons -t t -e -o stored
-	[ "${stderr_lines[0]}" = "kcons: -o stored: consumer groups are not available yet (use beginning, end, N, -N, +N or @TIME)" ]
+	[ "${stderr_lines[0]}" = "kcons: -o stored needs -G group (committed offsets belong to a consumer group)" ]
 	run -64 --separate-stderr kcons -t t -o 1 -o 2
 	[[ ${stderr_lines[0]} == "kcons: -o: the start is given twice"* ]]
 }
@@ -620,7 +620,7 @@ restart_follow() {
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
 	run -0 "$KCONS" --help
 	local usage syn
-	usage=$(printf '%s\n' "${lines[@]}" | sed -n '1,/-t topic/p' | sed 's/^usage: //' | tr -s ' \n' ' ')
+	usage=$(printf '%s\n' "$output" | sed -n '1,/^$/p' | sed 's/^usage: //' | tr -s ' \n' ' ')
 	syn=$(mandoc -Tascii "$BATS_TEST_DIRNAME/../man/man1/kcons.1" | col -b |
 	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \n' ' ')
 	[ "$(echo $usage)" = "$(echo $syn)" ]

@@ -29,19 +29,26 @@ volatile sig_atomic_t kc_signalled;
 static const char usage_text[] =
     "usage: kcons [-0ehJquVvZ] [-b brokers] [-c count] [-D delim] [-F file]\n"
     "             [-f format] [-i idle] [-K delim] [-m timeout] [-o offset]\n"
-    "             [-p partitions] [-X key=value] -t topic\n";
+    "             [-p partitions] [-X key=value] -t topic\n"
+    "       kcons -G group [-Be] [-a assignor] [options] -t topic ...\n";
 
 static const char help_text[] =
     "Write the records of TOPIC to standard output, one value per line by\n"
     "default. Every partition unless -p; from the beginning unless -o.\n"
+    "With -G, share the partitions with the other members of a consumer\n"
+    "group and commit the offsets of what was written.\n"
     "\n"
     "  -0, --null              end each record with a NUL byte (-D '\\0')\n"
+    "  -a, --assignor LIST     group assignors: range, roundrobin, sticky\n"
+    "                          (default range,roundrobin)\n"
+    "  -B, --commit-before     -G: commit before writing (at-most-once)\n"
     "  -b, --brokers LIST      host:port,... (else $KLOG_BROKERS)\n"
     "  -c, --count N           exit after N records\n"
     "  -D, --delimiter DELIM   end each record with DELIM (default \\n)\n"
     "  -e, --exit-at-end       exit at the end of the log as it was at start\n"
     "  -F, --config FILE       client properties (else $KLOG_CONFIG)\n"
     "  -f, --format FORMAT     %s value, %k key, %t %p %o %T %h, ...\n"
+    "  -G, --group GROUP       consume as a member of consumer group GROUP\n"
     "  -h, --help              print this help and exit\n"
     "  -i, --idle-timeout DUR  exit when no record came for DUR (e.g. 10s)\n"
     "  -J, --json              one klog JSON record envelope per line\n"
@@ -49,7 +56,7 @@ static const char help_text[] =
     "  -m, --timeout DUR       give up on unreachable brokers after DUR\n"
     "                          (default 60s; 0 waits forever)\n"
     "  -o, --offset OFFSET     beginning, end, N, -N, +N, @TIME, @-DURATION,\n"
-    "                          START:STOP, s@TIME, e@TIME (see kcons(1))\n"
+    "                          START:STOP, s@TIME, e@TIME, stored (-G)\n"
     "  -p, --partition LIST    only these partitions (N[,N...])\n"
     "  -q, --quiet             print errors only\n"
     "  -t, --topic TOPIC       topic to read (repeatable, or a,b,c)\n"
@@ -65,12 +72,15 @@ static const char help_text[] =
 
 static const struct option long_opts[] = {
 	{ "null", no_argument, NULL, '0' },
+	{ "assignor", required_argument, NULL, 'a' },
+	{ "commit-before", no_argument, NULL, 'B' },
 	{ "brokers", required_argument, NULL, 'b' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "delimiter", required_argument, NULL, 'D' },
 	{ "exit-at-end", no_argument, NULL, 'e' },
 	{ "config", required_argument, NULL, 'F' },
 	{ "format", required_argument, NULL, 'f' },
+	{ "group", required_argument, NULL, 'G' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "idle-timeout", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, 'J' },
@@ -92,7 +102,8 @@ static const struct option long_opts[] = {
 static const char *const kcons_keys[] = {
 	"fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
 	"max.partition.fetch.bytes", "auto.offset.reset", "check.crcs",
-	"retry.backoff.max.ms", NULL
+	"retry.backoff.max.ms", "session.timeout.ms", "heartbeat.interval.ms",
+	"max.poll.interval.ms", "auto.commit.interval.ms", NULL
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -120,7 +131,10 @@ print_version(void)
 	int c;
 
 	printf("kcons %s\nprotocol: Fetch v4-11, ListOffsets v1-3, "
-	    "Metadata v1-6\ncodecs:", KLOG_VERSION);
+	    "Metadata v1-6, FindCoordinator v0-2, JoinGroup v0-5,\n"
+	    "          SyncGroup v0-3, Heartbeat v0-3, LeaveGroup v0-3, "
+	    "OffsetCommit v2-7,\n          OffsetFetch v1-5\n"
+	    "assignors: range, roundrobin, sticky\ncodecs:", KLOG_VERSION);
 	for (c = COMPRESS_NONE; c <= COMPRESS_ZSTD; c++)
 		printf(" %s", compress_codec_name(c));
 	printf("\n");
@@ -244,6 +258,17 @@ check_combinations(const struct kc_opts *o)
 	if (o->format != NULL && (o->delim_set || o->key_delim_set))
 		usage_error("option -f cannot be used with -D, -0 or -K "
 		    "(put the delimiters in the format)");
+	if (o->group == NULL && (o->assignor != NULL || o->commit_before))
+		usage_error("options -a and -B need -G group");
+	if (o->group == NULL && o->offset.start == KC_START_STORED)
+		usage_error("-o stored needs -G group (committed offsets "
+		    "belong to a consumer group)");
+	if (o->group != NULL && o->partitions != NULL)
+		usage_error("option -p cannot be used with -G (the group "
+		    "assigns the partitions)");
+	if (o->group != NULL && (o->group[0] == '\0' ||
+	    strlen(o->group) > 255))
+		usage_error("-G: bad group name '%s'", o->group);
 }
 
 static void
@@ -254,8 +279,17 @@ parse_options(int argc, char **argv, struct kc_opts *o)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv,
-	    ":0b:c:D:eF:f:hi:JK:m:o:p:qt:uVvX:Z", long_opts, NULL)) != -1) {
+	    ":0a:Bb:c:D:eF:f:G:hi:JK:m:o:p:qt:uVvX:Z", long_opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			o->assignor = optarg;
+			break;
+		case 'B':
+			o->commit_before = true;
+			break;
+		case 'G':
+			o->group = optarg;
+			break;
 		case '0':
 			buf_clear(&o->delim);
 			buf_putc(&o->delim, '\0');
@@ -469,6 +503,11 @@ setup_partitions(struct kc *kc, struct err *e)
 			p->stop_ts = INT64_MAX;
 			p->high_watermark = -1;
 			p->max_bytes = kc->s.part_max_bytes;
+			p->committed = -1;
+			p->written = -1;
+			p->commit_done = -1;
+			if (o->group != NULL)
+				p->state = KC_P_IDLE;
 			t->map[p->id] = (int32_t)kc->nparts;
 			kc->nparts++;
 		}
@@ -524,6 +563,7 @@ kc_release(struct kc *kc)
 	rec_iter_release(&kc->it);
 	kc_fmt_release(&kc->fmt);
 	kc_out_release(&kc->out);
+	kc_group_free(kc);
 	kcl_free(kc->k);
 }
 
@@ -541,6 +581,11 @@ kcons_run(const struct kc_opts *o)
 	kc_out_init(&kc.out, STDOUT_FILENO, o->unbuffered);
 	if (kc_fmt_compile(&kc.fmt, o, &e) < 0)
 		usage_error("%s", e.msg);
+	if (o->group != NULL && kc_group_new(&kc, &e) < 0) {
+		if (e.code == EXIT_USAGE)
+			usage_error("%s", e.msg);
+		goto fail;
+	}
 	if (read_settings(&o->conf, &kc.s, &e) < 0 ||
 	    kconf_client(&o->conf, o->brokers, "kcons", &cfg, &e) < 0 ||
 	    kcl_new(&cfg, &kc.k, &e) < 0) {
@@ -554,9 +599,11 @@ kcons_run(const struct kc_opts *o)
 			err_wrap(&e, "no broker reachable");
 		goto fail;
 	}
-	if (setup_partitions(&kc, &e) < 0 || kc_resolve_offsets(&kc, &e) < 0)
+	if (setup_partitions(&kc, &e) < 0 ||
+	    (o->group == NULL && kc_resolve_offsets(&kc, &e) < 0))
 		goto fail;
 	(void)kc_consume(&kc);
+	kc_group_finish(&kc);
 	if (o->verbose > 0)
 		print_summary(&kc);
 	rc = exit_status(&kc);

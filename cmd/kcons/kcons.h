@@ -36,7 +36,8 @@ enum kc_start {
 	KC_START_OFFSET,	/* an absolute offset */
 	KC_START_TAIL,		/* -N: N records before the end */
 	KC_START_SKIP,		/* +N: N records after the start */
-	KC_START_TIME		/* first record with timestamp >= value */
+	KC_START_TIME,		/* first record with timestamp >= value */
+	KC_START_STORED		/* -o stored: the group's committed offset */
 };
 
 enum kc_stop {
@@ -86,6 +87,9 @@ struct kc_opts {
 	int64_t timeout_ms;		/* -m; 0: wait forever */
 	int verbose;
 	bool quiet;
+	const char *group;		/* -G: consumer-group mode */
+	const char *assignor;		/* -a: "range,roundrobin" */
+	bool commit_before;		/* -B: at-most-once */
 };
 
 /* Settings from -X / the config file, read once. */
@@ -104,7 +108,8 @@ enum kc_part_state {
 	KC_P_RESOLVE = 0,	/* start offset not known yet */
 	KC_P_ACTIVE,		/* fetching */
 	KC_P_RESET,		/* out of range: asking ListOffsets again */
-	KC_P_DONE		/* stop reached, or nothing to read */
+	KC_P_DONE,		/* stop reached, or nothing to read */
+	KC_P_IDLE		/* group mode: not assigned to us */
 };
 
 struct kc;
@@ -130,6 +135,14 @@ struct kc_part {
 	int64_t q_earliest, q_latest, q_time;
 	int16_t q_error;
 	uint64_t records;		/* printed from this partition */
+	/*
+	 * Group mode: the group's committed offset when assigned (-1: none),
+	 * the next offset whose record is known written to stdout, and the
+	 * last offset this member committed (never committed lower).
+	 */
+	int64_t committed;
+	int64_t written;
+	int64_t commit_done;
 };
 
 /* One broker we fetch from; a Fetch in flight lists its partitions. */
@@ -217,8 +230,11 @@ struct kc_topic {
 	int32_t *map;			/* partition id -> parts index, -1 */
 };
 
+struct kc_group;
+
 struct kc {
 	const struct kc_opts *o;
+	struct kc_group *g;		/* group mode state; NULL standalone */
 	struct kc_settings s;
 	struct kcl *k;
 	struct kc_topic *topics;
@@ -282,6 +298,29 @@ int kc_consume(struct kc *kc);
 struct kc_leader *kc_leader_get(struct kc *kc, int32_t id);
 struct kc_part *kc_part_find(struct kc *kc, struct proto_str topic,
     int32_t id);
+
+/*
+ * kcons_group.c, kcons_coord.c: consumer-group mode (every partition
+ * is KC_P_IDLE until assigned). kc_group_new() reads -a and the group
+ * settings (EXIT_USAGE, EXIT_CONFIG); kc_group_tick() runs from the
+ * consume loop (joins, rebalances, heartbeats, periodic commits; false
+ * when kcons must stop); kc_group_poll_ms() caps the loop's wait;
+ * kc_group_written() notes that everything printed so far reached
+ * stdout; kc_group_before_print()
+ * commits ahead of printing for --commit-before (false: do not print);
+ * kc_group_finish() commits and leaves the group; kc_group_free().
+ */
+int kc_group_new(struct kc *kc, struct err *e);
+bool kc_group_tick(struct kc *kc, int64_t now);
+int64_t kc_group_poll_ms(const struct kc *kc, int64_t now);
+void kc_group_written(struct kc *kc);
+bool kc_group_before_print(struct kc *kc);
+bool kc_group_assigned(const struct kc *kc);
+void kc_group_finish(struct kc *kc);
+void kc_group_free(struct kc *kc);
+
+/* kcons_fetch.c: print every record fetched so far. */
+void kc_drain_pending(struct kc *kc);
 
 /*
  * kcons_format.c: compile -f (or the default, or -J) once, EXIT_USAGE on

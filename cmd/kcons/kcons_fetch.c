@@ -453,15 +453,20 @@ corrupt:
 }
 
 /* Print everything fetched so far, in the order it arrived. */
-static void
-drain_pending(struct kc *kc)
+void
+kc_drain_pending(struct kc *kc)
 {
 	struct rec_batch b;
 	struct err e = { 0 };
 	uint64_t before = kc->records_out;
 	size_t i, pos;
 
-	for (i = 0; i < kc->nchunks && !kc->stop; i++) {
+	/* --commit-before: nothing prints unless its commit went through. */
+	if (kc->g != NULL && kc->nchunks > 0 && !kc_group_before_print(kc))
+		i = kc->nchunks;
+	else
+		i = 0;
+	for (; i < kc->nchunks && !kc->stop; i++) {
 		const struct kc_chunk *c = &kc->chunks[i];
 		const uint8_t *data = kc->pending.data + c->off;
 		struct kc_part *p = c->p;
@@ -491,8 +496,11 @@ all_done(const struct kc *kc)
 {
 	size_t i;
 
+	if (kc->g != NULL && !kc_group_assigned(kc))
+		return false;
 	for (i = 0; i < kc->nparts; i++)
-		if (kc->parts[i].state != KC_P_DONE)
+		if (kc->parts[i].state != KC_P_DONE &&
+		    kc->parts[i].state != KC_P_IDLE)
 			return false;
 	return true;
 }
@@ -610,6 +618,8 @@ poll_timeout(const struct kc *kc, int64_t now)
 	if (kc->o->timeout_ms > 0 && kc->trouble_since != 0 &&
 	    kc->trouble_since + kc->o->timeout_ms - now < t)
 		t = kc->trouble_since + kc->o->timeout_ms - now;
+	if (kc->g != NULL && kc_group_poll_ms(kc, now) < t)
+		t = kc_group_poll_ms(kc, now);
 	return t < 0 ? 0 : (int)t;
 }
 
@@ -633,11 +643,15 @@ kc_consume(struct kc *kc)
 
 	kc->last_record_ms = clock_mono_ms();
 	while (!kc->stop) {
-		drain_pending(kc);
+		kc_drain_pending(kc);
 		if (kc->stop || all_done(kc))
 			break;
 		now = clock_mono_ms();
 		if (!check_limits(kc, now))
+			break;
+		if (kc->g != NULL && !kc_group_tick(kc, now))
+			break;
+		if (kc->g != NULL && all_done(kc))
 			break;
 		refresh_due(kc, now);
 		send_due(kc, now);
@@ -648,6 +662,8 @@ kc_consume(struct kc *kc)
 			kc->stop = true;
 			break;
 		}
+		if (kc->g != NULL)
+			kc_group_written(kc);
 		if (kcl_poll(kc->k, &out, nextra, poll_timeout(kc, now),
 		    &e) < 0) {
 			kc_fail(kc, &e);

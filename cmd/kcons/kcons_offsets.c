@@ -224,7 +224,12 @@ lo_needs(const struct kc_opts *o)
 	case KC_START_TIME:
 		need |= 1u << LO_TIME | 1u << LO_LATEST;
 		break;
+	case KC_START_STORED:
+		break;
 	}
+	/* A committed offset is checked against the log's bounds. */
+	if (o->group != NULL)
+		need |= 1u << LO_EARLIEST | 1u << LO_LATEST;
 	if (o->exit_at_end || o->offset.stop == KC_STOP_END)
 		need |= 1u << LO_LATEST;
 	return need;
@@ -301,8 +306,14 @@ settle(struct kc *kc, struct kc_part *p, struct err *e)
 {
 	const struct kc_offset_spec *spec = &kc->o->offset;
 	int64_t v = spec->start_value, start = 0;
+	enum kc_start how = spec->start;
 
-	switch (spec->start) {
+	/* Group mode: the committed offset wins over -o. */
+	if (p->committed >= 0) {
+		how = KC_START_OFFSET;
+		v = p->committed;
+	}
+	switch (how) {
 	case KC_START_BEGINNING:
 		start = p->q_earliest;
 		break;
@@ -324,9 +335,18 @@ settle(struct kc *kc, struct kc_part *p, struct err *e)
 		/* Nothing at or after the time yet: wait for new records. */
 		start = p->q_time >= 0 ? p->q_time : p->q_latest;
 		break;
+	case KC_START_STORED:
+		if (kc->s.reset == KC_RESET_ERROR)
+			return err_set(e, EXIT_FAIL, "topic '%s' partition %"
+			    PRId32 ": group '%s' has no committed offset (see "
+			    "auto.offset.reset)", p->topic, p->id,
+			    kc->o->group);
+		start = kc->s.reset == KC_RESET_EARLIEST ? p->q_earliest :
+		    p->q_latest;
+		break;
 	}
 	p->fetch_offset = start;
-	if (spec->start == KC_START_OFFSET &&
+	if (how == KC_START_OFFSET &&
 	    (v < p->q_earliest || v > p->q_latest) &&
 	    apply_reset_policy(kc, p, v, e) < 0)
 		return -1;

@@ -282,10 +282,15 @@ kc_offset_parse(struct kc_offset_spec *spec, const char *arg, int64_t now_ms,
 {
 	const char *rest;
 
-	if (strcmp(arg, "stored") == 0)
-		return err_set(e, EXIT_USAGE, "-o stored: consumer groups are "
-		    "not available yet (use beginning, end, N, -N, +N or "
-		    "@TIME)");
+	if (strcmp(arg, "stored") == 0) {
+		if (spec->start_set)
+			return err_set(e, EXIT_USAGE, "-o: the start is given "
+			    "twice ('%s')", arg);
+		spec->start = KC_START_STORED;
+		spec->start_value = 0;
+		spec->start_set = true;
+		return 0;
+	}
 	if (strncmp(arg, "e@", 2) == 0)
 		return parse_stop(spec, arg, arg + 1, true, now_ms, e);
 	if (*arg == ':')
