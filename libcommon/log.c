@@ -148,6 +148,19 @@ log_errorx(const char *fmt, ...)
 }
 
 void
+log_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", log_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	exit(64);
+}
+
+void
 log_fatal(int code, const char *fmt, ...)
 {
 	int saved = errno;

@@ -33,6 +33,12 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An error the caller handles (cleanup, exit status) itself. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A usage error, as every program reports one: "prog: <message>" and
+ * then `usage` on stderr, exit 64.
+ */
+void log_usage(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 /* Print and exit(code). */
 void log_fatal(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

@@ -125,18 +125,8 @@ on_signal(int sig)
 	kp_nsignals = 1;
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	exit(EXIT_USAGE);
-}
+/* Usage errors: "prog: <message>", the usage text, exit 64. */
+#define usage_error(...) log_usage(usage_text, __VA_ARGS__)
 
 static void
 print_version(void)
