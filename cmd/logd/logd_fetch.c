@@ -10,11 +10,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "logd.h"
 #include "plog.h"
+#include "record.h"
 #include "banned.h"
+
+/* Slices one partition's answer may join (see read_partition). */
+#define FETCH_MAX_SLICES 16
 
 struct fetch_part {
 	struct proto_str topic;
@@ -25,7 +30,9 @@ struct fetch_part {
 	/* results */
 	struct partition *p;
 	int16_t error;
-	struct plog_slice slice;
+	struct plog_slice slices[FETCH_MAX_SLICES];
+	int nslices;
+	uint64_t bytes;		/* sum of the slices' lengths */
 };
 
 static int16_t
@@ -37,17 +44,42 @@ check_epoch(const struct partition *p, int32_t epoch)
 	    KERR_UNKNOWN_LEADER_EPOCH;
 }
 
+/*
+ * Whether every batch in the slice holds no records (compaction keeps such
+ * batches to mark where a cleaned segment ends); *next is the offset after
+ * the slice. One 61-byte read settles it for ordinary data.
+ */
+static bool
+slice_is_empty_batches(const struct plog_slice *s, int64_t *next)
+{
+	uint64_t pos = s->position, end = s->position + s->length;
+	uint8_t h[REC_BATCH_HEADER_SIZE];
+
+	while (pos + REC_BATCH_HEADER_SIZE <= end) {
+		if (pread(s->fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h))
+			return false;
+		if (be32_load(h + REC_OFF_RECORD_COUNT) != 0)
+			return false;
+		*next = (int64_t)be64_load(h + REC_OFF_BASE_OFFSET) +
+		    (int32_t)be32_load(h + REC_OFF_LAST_OFFSET_DELTA) + 1;
+		pos += be32_load(h + REC_OFF_LENGTH) + REC_BATCH_LOG_OVERHEAD;
+	}
+	return pos == end;
+}
+
 /* Find the data for one partition within `budget` response bytes. */
 static void
 read_partition(struct req *q, struct fetch_part *f, size_t budget,
     bool first_data)
 {
 	struct err e = { 0 };
+	struct plog_slice *s;
+	int64_t offset = f->offset;
 	size_t limit;
 	int rc;
 
-	memset(&f->slice, 0, sizeof(f->slice));
-	f->slice.fd = -1;
+	f->nslices = 0;
+	f->bytes = 0;
 	f->p = partition_find(q->ld, f->topic, f->index);
 	if (f->p == NULL) {
 		f->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -67,17 +99,37 @@ read_partition(struct req *q, struct fetch_part *f, size_t budget,
 	/* With limit 0 plog_read still returns one batch; skip unless first. */
 	if (limit == 0 && !first_data)
 		return;
-	rc = plog_read(f->p->log, f->offset, limit, f->p->high_watermark,
-	    &f->slice, &e);
-	if (rc == PLOG_OUT_OF_RANGE) {
-		f->error = KERR_OFFSET_OUT_OF_RANGE;
-		memset(&f->slice, 0, sizeof(f->slice));
-	} else if (rc < 0) {
-		log_warnx("fetch read failed: topic=%s partition=%" PRId32
-		    " offset=%" PRId64 ": %s", f->p->topic->name, f->index,
-		    f->offset, e.msg);
-		f->error = KERR_KAFKA_STORAGE_ERROR;
-		memset(&f->slice, 0, sizeof(f->slice));
+	/*
+	 * One segment's slice normally. A slice of nothing but empty batches
+	 * (left by compaction) would give consumers answers without records,
+	 * which librdkafka takes for a record too large to fetch; so read on
+	 * into the next segments until records or the end turn up.
+	 */
+	while (f->nslices < FETCH_MAX_SLICES &&
+	    (f->nslices == 0 || f->bytes < limit)) {
+		int64_t next = offset;
+
+		s = &f->slices[f->nslices];
+		rc = plog_read(f->p->log, offset, f->nslices == 0 ? limit :
+		    limit - f->bytes, f->p->high_watermark, s, &e);
+		if (rc == PLOG_OUT_OF_RANGE && f->nslices == 0) {
+			f->error = KERR_OFFSET_OUT_OF_RANGE;
+			return;
+		}
+		if (rc < 0 && f->nslices == 0) {
+			log_warnx("fetch read failed: topic=%s partition=%" PRId32
+			    " offset=%" PRId64 ": %s", f->p->topic->name,
+			    f->index, offset, e.msg);
+			f->error = KERR_KAFKA_STORAGE_ERROR;
+			return;
+		}
+		if (rc != 0 || s->length == 0)
+			break;
+		f->nslices++;
+		f->bytes += s->length;
+		if (!slice_is_empty_batches(s, &next) || next <= offset)
+			break;
+		offset = next;
 	}
 }
 
@@ -170,6 +222,7 @@ put_response(struct req *q, struct fetch_part *parts, int32_t n)
 		buf_put_i32(b, count);
 		for (j = i; j < i + count; j++) {
 			struct fetch_part *g = &parts[j];
+			int k;
 			int64_t hw = g->p ? g->p->high_watermark : -1;
 			int64_t lso = g->p ? plog_start_offset(g->p->log) : -1;
 
@@ -182,11 +235,12 @@ put_response(struct req *q, struct fetch_part *parts, int32_t n)
 			buf_put_i32(b, -1);	/* aborted_transactions: null */
 			if (v >= 11)
 				buf_put_i32(b, -1);	/* preferred_read_replica */
-			buf_put_i32(b, (int32_t)g->slice.length);
-			if (g->slice.length > 0 &&
-			    resp_add_file(q->resp, g->slice.fd,
-			    (off_t)g->slice.position, g->slice.length) < 0)
-				q->out->failed = true;
+			buf_put_i32(b, (int32_t)g->bytes);
+			for (k = 0; k < g->nslices; k++)
+				if (resp_add_file(q->resp, g->slices[k].fd,
+				    (off_t)g->slices[k].position,
+				    g->slices[k].length) < 0)
+					q->out->failed = true;
 		}
 	}
 }
@@ -208,7 +262,7 @@ handle_fetch(struct req *q)
 
 		read_partition(q, f, budget > total ? budget - total : 0,
 		    total == 0);
-		total += f->slice.length;
+		total += f->bytes;
 		if (f->error != KERR_NONE)
 			any_error = true;
 	}
