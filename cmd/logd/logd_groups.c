@@ -652,6 +652,22 @@ out:
 	return rc;
 }
 
+/*
+ * Append what the writer holds unless adding it failed (rc < 0: out of
+ * memory), and release it either way.
+ */
+static int
+writer_finish(struct logd *ld, struct writer *w, const char *group, int rc,
+    struct err *e)
+{
+	if (rc < 0)
+		err_set(e, EXIT_OSERR, "out of memory");
+	else
+		rc = writer_commit(ld, w, group, e);
+	writer_release(w);
+	return rc;
+}
+
 int
 groups_store_offsets(struct logd *ld, struct group *g,
     const struct committed *c, size_t n, struct err *e)
@@ -666,12 +682,7 @@ groups_store_offsets(struct logd *ld, struct group *g,
 		put_offset_value(&w.value, &c[i]);
 		rc = writer_add(&w, false);
 	}
-	if (rc < 0)
-		err_set(e, EXIT_OSERR, "out of memory");
-	else
-		rc = writer_commit(ld, &w, g->id, e);
-	writer_release(&w);
-	return rc;
+	return writer_finish(ld, &w, g->id, rc, e);
 }
 
 int
@@ -684,12 +695,7 @@ groups_store_metadata(struct logd *ld, struct group *g, struct err *e)
 	put_group_key(&w.key, g->id);
 	put_group_value(&w.value, g);
 	rc = writer_add(&w, false);
-	if (rc < 0)
-		err_set(e, EXIT_OSERR, "out of memory");
-	else
-		rc = writer_commit(ld, &w, g->id, e);
-	writer_release(&w);
-	return rc;
+	return writer_finish(ld, &w, g->id, rc, e);
 }
 
 /* Tombstones for every offset and the metadata of `g`. */
@@ -710,12 +716,7 @@ groups_store_tombstones(struct logd *ld, struct group *g, struct err *e)
 		put_group_key(&w.key, g->id);
 		rc = writer_add(&w, true);
 	}
-	if (rc < 0)
-		err_set(e, EXIT_OSERR, "out of memory");
-	else
-		rc = writer_commit(ld, &w, g->id, e);
-	writer_release(&w);
-	return rc;
+	return writer_finish(ld, &w, g->id, rc, e);
 }
 
 int
