@@ -4,6 +4,10 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
 teardown() {
 	kill_daemons
 }
