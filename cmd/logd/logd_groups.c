@@ -353,8 +353,10 @@ group_rebalance(struct logd *ld, struct group *g, int64_t now)
 	 */
 	if (g->state == GROUP_EMPTY && ld->cfg.group_initial_delay_ms < timeout)
 		timeout = ld->cfg.group_initial_delay_ms;
-	if (g->state != GROUP_PREPARING)
+	if (g->state != GROUP_PREPARING) {
 		g->join_deadline_ms = now + timeout;
+		g->initial_join = g->state == GROUP_EMPTY;
+	}
 	g->state = GROUP_PREPARING;
 	ld->appended = true;
 }
@@ -409,8 +411,12 @@ group_try_complete_join(struct logd *ld, struct group *g, int64_t now)
 			joined++;
 	if (joined < g->nmembers && now < g->join_deadline_ms)
 		return;
+	/*
+	 * A group starting from Empty waits out the initial delay even once
+	 * everyone present has joined, so that more members can come.
+	 */
 	if (joined == g->nmembers && g->nmembers > 0 &&
-	    now < g->join_deadline_ms && g->generation == 0 &&
+	    now < g->join_deadline_ms && g->initial_join &&
 	    ld->cfg.group_initial_delay_ms > 0)
 		return;
 	/* Members that did not rejoin in time are out. */

@@ -76,6 +76,7 @@ struct group {
 	struct member **members;
 	size_t nmembers;
 	int64_t join_deadline_ms;	/* PREPARING: complete the join then */
+	bool initial_join;		/* this rebalance began from Empty */
 	struct pending_member *pending;	/* KIP-394 ids, not members yet */
 	size_t npending;
 	struct committed *offsets;
