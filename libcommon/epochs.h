@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A partition's leader-epoch cache: the (epoch, start offset) pairs that
+ * say which leader epoch wrote which offsets, kept in the partition
+ * directory as Kafka's `leader-epoch-checkpoint` ("0\n<count>\n" then
+ * "<epoch> <start offset>\n" lines, replaced atomically on every change).
+ * Followers truncate by it (OffsetForLeaderEpoch, KIP-101/279).
+ */
+#ifndef KLOG_EPOCHS_H
+#define KLOG_EPOCHS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct epoch_entry {
+	int32_t epoch;
+	int64_t start_offset;
+};
+
+struct epoch_cache;
+
+/* Load <dir>/leader-epoch-checkpoint (absent = empty). A malformed file
+ * is an error naming the file and line. The caller frees with
+ * epoch_cache_close(). */
+int epoch_cache_open(const char *dir, struct epoch_cache **out,
+    struct err *e);
+void epoch_cache_close(struct epoch_cache *c);
+
+/* The latest epoch, or -1 when empty. */
+int32_t epoch_cache_latest(const struct epoch_cache *c);
+size_t epoch_cache_count(const struct epoch_cache *c);
+const struct epoch_entry *epoch_cache_entry(const struct epoch_cache *c,
+    size_t i);
+
+/*
+ * Record that `epoch` starts at `start_offset` and persist it. An epoch
+ * not above the latest is ignored (already known); entries whose start
+ * offset is at or above `start_offset` are replaced, as Kafka's assign().
+ */
+int epoch_cache_assign(struct epoch_cache *c, int32_t epoch,
+    int64_t start_offset, struct err *e);
+/* The log was truncated to `end_offset`: drop entries starting at or
+ * after it, and persist. */
+int epoch_cache_truncate_from_end(struct epoch_cache *c, int64_t end_offset,
+    struct err *e);
+/* The log now starts at `start_offset` (retention, or a follower's reset):
+ * drop entries wholly below it and move the first one up to it. */
+int epoch_cache_truncate_from_start(struct epoch_cache *c,
+    int64_t start_offset, struct err *e);
+
+/*
+ * OffsetForLeaderEpoch's answer for `epoch` on a log whose end offset is
+ * `log_end_offset`: the largest known epoch <= `epoch` and the offset where
+ * the next higher epoch starts (or the log end offset when it is the
+ * latest). An epoch below every known one gives (-1, -1).
+ */
+void epoch_cache_end_offset_for(const struct epoch_cache *c, int32_t epoch,
+    int64_t log_end_offset, int32_t *out_epoch, int64_t *out_end_offset);
+
+#endif
