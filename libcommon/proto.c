@@ -41,10 +41,13 @@ static const struct code_name error_names[] = {
 	{ 68, "NON_EMPTY_GROUP" }, { 69, "GROUP_ID_NOT_FOUND" },
 	{ 73, "TOPIC_DELETION_DISABLED" },
 	{ 74, "FENCED_LEADER_EPOCH" }, { 75, "UNKNOWN_LEADER_EPOCH" },
-	{ 76, "UNSUPPORTED_COMPRESSION_TYPE" }, { 78, "OFFSET_NOT_AVAILABLE" },
+	{ 76, "UNSUPPORTED_COMPRESSION_TYPE" }, { 77, "STALE_BROKER_EPOCH" },
+	{ 78, "OFFSET_NOT_AVAILABLE" },
 	{ 79, "MEMBER_ID_REQUIRED" }, { 82, "FENCED_INSTANCE_ID" },
+	{ 86, "GROUP_SUBSCRIBED_TO_TOPIC" },
 	{ 87, "INVALID_RECORD" }, { 89, "THROTTLING_QUOTA_EXCEEDED" },
-	{ 90, "PRODUCER_FENCED" },
+	{ 90, "PRODUCER_FENCED" }, { 95, "INVALID_UPDATE_VERSION" },
+	{ 107, "INELIGIBLE_REPLICA" },
 };
 
 static const struct code_name api_names[] = {
@@ -57,7 +60,7 @@ static const struct code_name api_names[] = {
 	{ 22, "InitProducerId" }, { 23, "OffsetForLeaderEpoch" },
 	{ 32, "DescribeConfigs" }, { 33, "AlterConfigs" },
 	{ 36, "SaslAuthenticate" }, { 37, "CreatePartitions" },
-	{ 42, "DeleteGroups" },
+	{ 42, "DeleteGroups" }, { 47, "OffsetDelete" },
 };
 
 static const char *

@@ -583,3 +583,142 @@ t 1 120" ]
 	run -0 --separate-stderr "$KD" -C "$LOGD_DIR"
 	[[ $output == "verify files="*" problems=0" ]]
 }
+
+# od GROUP TOPIC:P[,P...]...: a raw OffsetDelete v0; "error=E", then
+# "TOPIC P error=E" per partition in the order of the response.
+od() {
+	timeout 60 "$PY" - "$LOGD_ADDR" "$BATS_TEST_DIRNAME/tools" "$@" <<'EOF'
+import struct, sys
+sys.path.insert(0, sys.argv[2])
+import kwire
+from kwire import kstr
+addr, group, specs = sys.argv[1], sys.argv[3], sys.argv[4:]
+body = kstr(group) + struct.pack(">i", len(specs))
+for spec in specs:
+    t, ps = spec.split(":")
+    ps = [int(p) for p in ps.split(",")]
+    body += kstr(t) + struct.pack(">i%di" % len(ps), len(ps), *ps)
+c = kwire.Conn(addr)
+r = c.recv(c.send(47, 0, body))
+err, _throttle = r.i16(), r.i32()
+print("error=%d" % err)
+for _ in range(r.i32()):
+    t = r.string()
+    for _ in range(r.i32()):
+        p, e = r.i32(), r.i16()
+        print("%s %d error=%d" % (t, p, e))
+assert r.left() == 0, "%d bytes left" % r.left()
+EOF
+}
+
+# join_typed GROUP TYPE: a raw JoinGroup v2 of a member of protocol type
+# TYPE (it stays a member for its 10 s session); prints the error code.
+join_typed() {
+	timeout 60 "$PY" - "$LOGD_ADDR" "$BATS_TEST_DIRNAME/tools" "$@" <<'EOF'
+import struct, sys
+sys.path.insert(0, sys.argv[2])
+import kwire
+from kwire import kbytes, kstr
+addr, group, ptype = sys.argv[1], sys.argv[3], sys.argv[4]
+body = (kstr(group) + struct.pack(">ii", 10000, 10000) + kstr("") +
+        kstr(ptype) + struct.pack(">i", 1) + kstr("default") + kbytes(b"x"))
+c = kwire.Conn(addr, timeout=30)
+r = c.recv(c.send(11, 2, body))
+r.i32()
+print("error=%d" % r.i16())
+EOF
+}
+
+@test "OffsetDelete v0: an Empty group's offsets become tombstones, gone after a restart too" {
+	start_groups b
+	run -0 --separate-stderr "$PY" -c '
+import sys
+sys.path.insert(0, sys.argv[2])
+import kwire
+print(kwire.Conn(sys.argv[1]).api_versions()[1][47])' \
+	    "$LOGD_ADDR" "$BATS_TEST_DIRNAME/tools"
+	[ "$output" = "(0, 0)" ]
+	run -0 ck create "$LOGD_ADDR" t:2 u:1
+	run -0 kg commit "$LOGD_ADDR" ge t 0=5 1=7
+	run -0 kg commit "$LOGD_ADDR" ge u 0=3
+	# Repeats count once; unknown partitions are refused alone.
+	run -0 --separate-stderr od ge u:0 t:1,1,9 nosuch:0 t:1
+	[ "$output" = "error=0
+nosuch 0 error=3
+t 1 error=0
+t 9 error=3
+u 0 error=0" ]
+	run -0 --separate-stderr kg fetch "$LOGD_ADDR" ge
+	[ "$output" = "t 0 5" ]
+	restart
+	run -0 --separate-stderr kg fetch "$LOGD_ADDR" ge
+	[ "$output" = "t 0 5" ]
+	# Its last offset gone, an Empty group is Dead, as in Kafka.
+	run -0 --separate-stderr od ge t:0
+	[ "$output" = "error=0
+t 0 error=0" ]
+	run -0 --separate-stderr kg describe "$LOGD_ADDR" ge
+	[ "$output" = "ge error=0 state=Dead type= proto=- members=0" ]
+	run -0 --separate-stderr od ge t:0
+	[ "$output" = "error=69" ]
+	restart
+	run -0 --separate-stderr kg list "$LOGD_ADDR" kp
+	[ "$output" = "" ]
+	stop_logd
+	"$KD" --json -R "$LOGD_DIR"/__consumer_offsets-* >recs.json
+	run -0 --separate-stderr kg decode recs.json
+	printf '%s\n' "$output" >decoded
+	grep -qx 'offset-key v1 ge t 1 tombstone' decoded
+	grep -qx 'offset-key v1 ge u 0 tombstone' decoded
+	grep -qx 'offset-key v1 ge t 0 tombstone' decoded
+	grep -qx 'group-key v2 ge tombstone' decoded
+}
+
+@test "OffsetDelete: members keep their subscribed topics (86); unknown 69, empty id 24, other types 68" {
+	start_groups b
+	run -0 ck create "$LOGD_ADDR" t:2 u:1
+	run -0 kg commit "$LOGD_ADDR" gs t 0=5 1=7
+	run -0 kg commit "$LOGD_ADDR" gs u 0=3
+	# A member subscribing to "t" (kgroup.py join), for its 10 s session.
+	run -0 kg join "$LOGD_ADDR" gs
+	run -0 --separate-stderr od gs t:0,1 u:0
+	[ "$output" = "error=0
+t 0 error=86
+t 1 error=86
+u 0 error=0" ]
+	run -0 --separate-stderr kg fetch "$LOGD_ADDR" gs
+	[ "$output" = "t 0 5
+t 1 7" ]
+	run -0 --separate-stderr kg describe "$LOGD_ADDR" gs
+	[[ $output == "gs error=0 state=CompletingRebalance type=consumer proto=range members=1"* ]]
+	run -0 --separate-stderr od nosuch t:0
+	[ "$output" = "error=69" ]
+	run -0 --separate-stderr od "" t:0
+	[ "$output" = "error=24" ]
+	run -0 --separate-stderr join_typed gc connect
+	[ "$output" = "error=0" ]
+	run -0 --separate-stderr od gc t:0
+	[ "$output" = "error=68" ]
+}
+
+@test "librdkafka's DeleteConsumerGroupOffsets against logd" {
+	start_groups b
+	run -0 ck create "$LOGD_ADDR" t:2 u:1
+	run -0 kg commit "$LOGD_ADDR" gr t 0=5 1=7
+	run -0 kg commit "$LOGD_ADDR" gr u 0=3
+	run -0 --separate-stderr ck delete-offsets "$LOGD_ADDR" gr t:1
+	[ "$output" = "t 1 ok" ]
+	run -0 --separate-stderr kg fetch "$LOGD_ADDR" gr
+	[ "$output" = "t 0 5
+u 0 3" ]
+	start_member m1 gr t ck
+	wait_for 30000 group_is gr Stable 1 "t:0,1 "
+	run -1 --separate-stderr ck delete-offsets "$LOGD_ADDR" gr t:0 u:0
+	[ "$output" = "t 0 error GROUP_SUBSCRIBED_TO_TOPIC
+u 0 ok" ]
+	run -0 --separate-stderr kg fetch "$LOGD_ADDR" gr
+	[ "$output" = "t 0 5" ]
+	stop_members "$MEMBER_PID"
+	run -1 --separate-stderr ck delete-offsets "$LOGD_ADDR" nosuch t:0
+	[[ $output == "request error GROUP_ID_NOT_FOUND:"* ]]
+}

@@ -3,8 +3,9 @@
 # kgroups against a real logd: list, describe (lag = end - committed),
 # lag as table/JSON/Prometheus, --output written by rename, threshold exit
 # codes, reset-offsets dry run and --execute, refusal (75) while a member
-# is active, delete, unknown groups (67) and usage errors (64). Groups are
-# made with confluent_kafka under Debian's python ("$PY").
+# is active, delete-offsets (kept for subscribed topics: 1), delete,
+# unknown groups (67) and usage errors (64). Groups are made with
+# confluent_kafka under Debian's python ("$PY").
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -222,8 +223,76 @@ assert [(p["old_offset"],p["new_offset"]) for p in d["partitions"]]==[(2,1),(4,3
 	[[ $stderr == "kgroups: error: group 'g1' does not exist" ]]
 }
 
+@test "delete-offsets: an Empty group's offsets go, and stay gone after a restart" {
+	seed t1 g1 10 2
+	seed t2 g1 4 2
+	run -0 --separate-stderr "$KG" -b "$LOGD_ADDR" delete-offsets g1 \
+	    --topic t1:1
+	[ -z "$stderr" ]
+	[ "${lines[0]}" = "TOPIC  PARTITION  RESULT" ]
+	read -r -a row <<<"${lines[1]}"
+	[ "${row[*]}" = "t1 1 deleted" ]
+	[ "${#lines[@]}" -eq 2 ]
+	run -0 committed g1 t1
+	[ "$output" = $'0=2\n1=-1001' ]
+	run -0 --separate-stderr "$KG" -b "$LOGD_ADDR" describe g1
+	[ "$(printf '%s\n' "${lines[@]:7}" | awk '{print $1, $2, $3}')" = "t1 0 2
+t2 0 2
+t2 1 2" ]
+	stop_logd
+	start_logd b -o group.initial.rebalance.delay.ms=0
+	run -0 committed g1 t1
+	[ "$output" = $'0=2\n1=-1001' ]
+	# -A: every partition of each committed topic. With no offset left,
+	# the Empty group is gone (as in Kafka).
+	run -0 --separate-stderr "$KG" -b "$LOGD_ADDR" delete-offsets g1 -A -J
+	[ -z "$stderr" ]
+	echo "$output" | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+assert d["version"]==1 and d["group"]=="g1" and d["state"]=="Empty"
+assert d["deleted"]==4 and d["failed"]==0
+assert [(p["topic"],p["partition"],p["deleted"],p["error"]) for p in d["partitions"]]==[
+    ("t1",0,True,None),("t1",1,True,None),("t2",0,True,None),("t2",1,True,None)]'
+	run -67 --separate-stderr "$KG" -b "$LOGD_ADDR" describe g1
+	[[ $stderr == *"group 'g1' does not exist"* ]]
+	run -0 committed g1 t2
+	[ "$output" = $'0=-1001\n1=-1001' ]
+}
+
+@test "delete-offsets: an active member's topics are kept (1); the others go" {
+	seed t1 g1 10 2
+	seed t2 g1 4 2
+	start_member g1 t1
+	wait_for 30000 group_stable g1
+	run -1 --separate-stderr "$KG" -b "$LOGD_ADDR" delete-offsets g1 \
+	    -t t1 -t t2
+	[ "${lines[0]}" = "TOPIC  PARTITION  RESULT" ]
+	[ "$(printf '%s\n' "${lines[@]:1}" | awk '{print $1, $2, $3}')" = "t1 0 GROUP_SUBSCRIBED_TO_TOPIC
+t1 1 GROUP_SUBSCRIBED_TO_TOPIC
+t2 0 deleted
+t2 1 deleted" ]
+	[ "${stderr_lines[0]}" = "kgroups: error: group 'g1' topic 't1' partition 0: offset not deleted: GROUP_SUBSCRIBED_TO_TOPIC (a member of the group subscribes to the topic)" ]
+	[[ ${stderr_lines[1]} == *"topic 't1' partition 1: offset not deleted"* ]]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	run -0 committed g1 t1
+	[ "$output" = $'0=2\n1=2' ]
+	run -0 committed g1 t2
+	[ "$output" = $'0=-1001\n1=-1001' ]
+	run -1 --separate-stderr "$KG" -b "$LOGD_ADDR" delete-offsets g1 -A --json
+	echo "$output" | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+assert d["state"]=="Stable" and d["deleted"]==0 and d["failed"]==2
+assert {p["error"] for p in d["partitions"]}=={"GROUP_SUBSCRIBED_TO_TOPIC"}
+assert [p["deleted"] for p in d["partitions"]]==[False,False]'
+	touch stop
+	wait "$MEMBER_PID"
+}
+
 @test "unknown group: 67 with the message on stderr, nothing on stdout" {
-	for cmd in "describe nosuch" "lag nosuch" "reset-offsets nosuch -A --to-earliest"; do
+	for cmd in "describe nosuch" "lag nosuch" "reset-offsets nosuch -A --to-earliest" \
+	    "delete-offsets nosuch -A" "delete-offsets nosuch -t t1"; do
 		run -67 --separate-stderr "$KG" -b "$LOGD_ADDR" $cmd
 		[ -z "$output" ]
 		[[ $stderr == *"group 'nosuch' does not exist"* ]]
@@ -232,7 +301,7 @@ assert [(p["old_offset"],p["new_offset"]) for p in d["partitions"]]==[(2,1),(4,3
 
 @test "usage errors exit 64 and list the valid commands" {
 	run -64 --separate-stderr "$KG" -b "$LOGD_ADDR" frobnicate
-	[[ ${stderr_lines[0]} == *"(valid: list, describe, lag, reset-offsets, delete)" ]]
+	[[ ${stderr_lines[0]} == *"(valid: list, describe, lag, reset-offsets, delete-offsets, delete)" ]]
 	run -64 "$KG" -b "$LOGD_ADDR"
 	run -64 "$KG" -b "$LOGD_ADDR" describe
 	run -64 "$KG" -b "$LOGD_ADDR" lag
@@ -244,6 +313,16 @@ assert [(p["old_offset"],p["new_offset"]) for p in d["partitions"]]==[(2,1),(4,3
 	run -64 "$KG" -b "$LOGD_ADDR" reset-offsets g1 -A --to-datetime yesterday
 	run -64 "$KG" -b "$LOGD_ADDR" describe g1 --execute
 	run -64 "$KG" -b "$LOGD_ADDR" list --members
+	run -64 --separate-stderr "$KG" -b "$LOGD_ADDR" delete-offsets g1
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "kgroups: delete-offsets: give -t topic or -A, not neither" ]
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets g1 -A -t t1
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets g1 -A --to-earliest
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets g1 -A --execute
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets -A
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets g1 g2 -A
+	run -64 "$KG" -b "$LOGD_ADDR" delete-offsets g1 -t t1:x
+	run -64 "$KG" -b "$LOGD_ADDR" delete g1 -A
 }
 
 @test "no broker: 69" {

@@ -3,8 +3,9 @@
  * kgroups: the operator's tool for consumer groups. Lists and describes
  * groups, reports lag (table, JSON, Prometheus textfile) with threshold
  * exit codes for cron, resets committed offsets (dry run unless
- * --execute) and deletes groups. This file holds main(), the command
- * table, option parsing and the mapping of the outcome to an exit status.
+ * --execute), deletes committed offsets and deletes groups. This file
+ * holds main(), the command table, option parsing and the mapping of the
+ * outcome to an exit status.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "       kgroups lag [-f format] [-L lag] [-o file] [-S seconds]\n"
     "                   -a | group ...\n"
     "       kgroups reset-offsets [-eJ] -A | -t topic[:partitions] mode group\n"
+    "       kgroups delete-offsets [-J] -A | -t topic[:partitions] group\n"
     "       kgroups delete [-J] group ...\n";
 
 static const char help_text[] =
@@ -37,9 +39,12 @@ static const char help_text[] =
     "  describe GROUP...       summary, then offsets, lag and owners\n"
     "  lag [GROUP...|-a]       lag in offsets and seconds; thresholds\n"
     "  reset-offsets GROUP     plan (and with -e apply) new offsets\n"
+    "  delete-offsets GROUP    delete committed offsets of topics the\n"
+    "                          group's members do not subscribe to\n"
     "  delete GROUP...         delete groups without members\n"
     "\n"
-    "  -A, --all-topics        reset: every topic the group committed\n"
+    "  -A, --all-topics        reset, delete-offsets: every topic the\n"
+    "                          group committed\n"
     "  -a, --all               lag: every consumer group\n"
     "  -b, --brokers LIST      host:port,... (else $KLOG_BROKERS)\n"
     "  -e, --execute           reset: apply the plan (default: dry run)\n"
@@ -53,16 +58,18 @@ static const char help_text[] =
     "  -q, --quiet             print errors only\n"
     "  -S, --max-lag-seconds S lag: exit 1 when a partition lags > S s\n"
     "  -s, --state LIST        list: only groups in these states\n"
-    "  -t, --topic T[:P,...]   reset: topic (and partitions), repeatable\n"
+    "  -t, --topic T[:P,...]   reset, delete-offsets: topic (and\n"
+    "                          partitions), repeatable\n"
     "  -V, --version           print the version and exit\n"
     "  -v, --verbose           more messages on stderr (repeatable)\n"
     "  -X, --property K=V      client property; -X list, -X dump\n"
     "Reset modes (exactly one): --to-earliest, --to-latest, --to-offset N,\n"
     "  --shift-by N, --to-datetime ISO8601, --by-duration -DUR (e.g. -1h)\n"
     "\n"
-    "Exit status: 0 ok, 1 lag threshold exceeded, 64 usage, 67 unknown\n"
-    "group or topic, 69 no broker, 73 cannot write --output, 75 group\n"
-    "active or timeout, 76 protocol, 78 configuration.\n";
+    "Exit status: 0 ok, 1 lag threshold exceeded or some offsets not\n"
+    "deleted, 64 usage, 67 unknown group or topic, 69 no broker, 73\n"
+    "cannot write --output, 75 group active or timeout, 76 protocol, 78\n"
+    "configuration.\n";
 
 enum {
 	OPT_TO_EARLIEST = 256,
@@ -112,8 +119,22 @@ static const struct {
 	{ "describe", KG_DESCRIBE, 1, SIZE_MAX },
 	{ "lag", KG_LAG, 0, SIZE_MAX },
 	{ "reset-offsets", KG_RESET, 1, 1 },
+	{ "delete-offsets", KG_DELETE_OFFSETS, 1, 1 },
 	{ "delete", KG_DELETE, 1, SIZE_MAX }
 };
+
+/* "list, describe, ..." from the table, for usage errors. */
+static const char *
+command_words(void)
+{
+	static char words[128];
+	size_t i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(commands) && len < sizeof(words); i++)
+		len += (size_t)snprintf(words + len, sizeof(words) - len,
+		    "%s%s", i ? ", " : "", commands[i].word);
+	return words;
+}
 
 /* Usage errors: "prog: <message>", the usage text, exit 64. */
 #define usage_error(...) log_usage(usage_text, __VA_ARGS__)
@@ -328,15 +349,14 @@ set_command(struct kg_opts *o, int argc, char **argv)
 	if (optind >= argc) {
 		if (o->conf_dump)
 			return;
-		usage_error("no command given (list, describe, lag, "
-		    "reset-offsets or delete)");
+		usage_error("no command given (%s)", command_words());
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[optind], commands[i].word) == 0)
 			break;
 	if (i == ARRAY_SIZE(commands))
-		usage_error("unknown command '%s' (valid: list, describe, lag, "
-		    "reset-offsets, delete)", argv[optind]);
+		usage_error("unknown command '%s' (valid: %s)", argv[optind],
+		    command_words());
 	o->cmd = commands[i].cmd;
 	o->args = argv + optind + 1;
 	o->nargs = (size_t)(argc - optind - 1);
@@ -363,9 +383,12 @@ check_combinations(const struct kg_opts *o)
 	    o->output != NULL || o->format == KG_FMT_PROM) && c != KG_LAG)
 		usage_error("options -a, -L, -S, -o and -f prom are only "
 		    "for lag");
-	if ((o->nscopes || o->all_topics || o->nreset || o->execute) &&
-	    c != KG_RESET)
-		usage_error("options -t, -A, -e and --to-* are only for "
+	if ((o->nscopes || o->all_topics) && c != KG_RESET &&
+	    c != KG_DELETE_OFFSETS)
+		usage_error("options -t and -A are only for reset-offsets and "
+		    "delete-offsets");
+	if ((o->nreset || o->execute) && c != KG_RESET)
+		usage_error("options -e and --to-* are only for "
 		    "reset-offsets");
 	if (c == KG_LAG && o->all == (o->nargs > 0))
 		usage_error("lag: give groups or -a, not %s",
@@ -375,10 +398,12 @@ check_combinations(const struct kg_opts *o)
 			usage_error("reset-offsets: give exactly one of "
 			    "--to-earliest, --to-latest, --to-offset, "
 			    "--shift-by, --to-datetime, --by-duration");
-		if (o->all_topics == (o->nscopes > 0))
-			usage_error("reset-offsets: give -t topic or -A, "
-			    "not %s", o->all_topics ? "both" : "neither");
 	}
+	if ((c == KG_RESET || c == KG_DELETE_OFFSETS) &&
+	    o->all_topics == (o->nscopes > 0))
+		usage_error("%s: give -t topic or -A, not %s", c == KG_RESET ?
+		    "reset-offsets" : "delete-offsets", o->all_topics ?
+		    "both" : "neither");
 }
 
 static void
@@ -462,7 +487,8 @@ parse_options(int argc, char **argv, struct kg_opts *o)
 			    "DescribeGroups v0-4, ListGroups v0-2,\n"
 			    "  OffsetFetch v2-5, OffsetCommit v2-7, "
 			    "ListOffsets v1-3, Fetch v4-11,\n"
-			    "  DeleteGroups v0-1\n", KLOG_VERSION);
+			    "  DeleteGroups v0-1, OffsetDelete v0\n",
+			    KLOG_VERSION);
 			exit_stdout();
 		case 'v':
 			o->verbose++;
@@ -544,6 +570,9 @@ kgroups_run(const struct kg_opts *o)
 		break;
 	case KG_DELETE:
 		rc = kg_cmd_delete(&kg, &e);
+		break;
+	case KG_DELETE_OFFSETS:
+		rc = kg_cmd_delete_offsets(&kg, &e);
 		break;
 	}
 	if (rc >= 0 && write_output(&kg, &e) < 0)

@@ -5,7 +5,8 @@
  * APIs (one blocking request at a time: an operator's tool, not a
  * consumer); kgroups_show.c
  * builds a group's partition view and prints list, describe and lag;
- * kgroups_reset.c plans and applies offset resets.
+ * kgroups_reset.c plans and applies offset resets; kgroups_delete.c
+ * deletes committed offsets.
  */
 #ifndef KLOG_KGROUPS_H
 #define KLOG_KGROUPS_H
@@ -28,7 +29,8 @@ enum kg_cmd {
 	KG_DESCRIBE,
 	KG_LAG,
 	KG_RESET,
-	KG_DELETE
+	KG_DELETE,
+	KG_DELETE_OFFSETS
 };
 
 enum kg_format {
@@ -89,6 +91,7 @@ struct kg_part {
 	int64_t lag;		/* -1: unknown (nothing committed) */
 	int64_t lag_ms;		/* -1: unknown */
 	int64_t target;		/* reset-offsets: the new offset */
+	int16_t error;		/* delete-offsets: the broker's answer */
 	int member;		/* owner's index in members, -1 for none */
 };
 
@@ -152,6 +155,14 @@ int kg_offset_commit(struct kg *kg, struct kcl_conn *c, const char *group,
     const struct kg_part *parts, size_t n, struct err *e);
 int kg_delete_group(struct kg *kg, struct kcl_conn *c, const char *group,
     struct err *e);
+/*
+ * OffsetDelete v0 for parts[0..n) (sorted by topic): each part's error
+ * code goes to parts[i].error. A group-level error fails the call: 67
+ * for an unknown group, 75 for an active group of another protocol type
+ * or a coordinator to retry.
+ */
+int kg_offset_delete(struct kg *kg, struct kcl_conn *c, const char *group,
+    struct kg_part *parts, size_t n, struct err *e);
 int kg_list_groups(struct kg *kg, struct kg_listed **out, size_t *nout,
     struct err *e);
 void kg_listed_free(struct kg_listed *v, size_t n);
@@ -169,5 +180,15 @@ char *kg_i64_cell(int64_t v);
 
 /* kgroups_reset.c */
 int kg_cmd_reset(struct kg *kg, struct err *e);
+/*
+ * The partitions -t/-A name for group `g` (its commits loaded), sorted by
+ * topic and partition, with their current commits; *v is xmalloc'd (free
+ * each topic, then v). 67 for a topic or partition that does not exist.
+ */
+int kg_plan_scope(struct kg *kg, const struct kg_group *g, struct kg_part **v,
+    size_t *n, struct err *e);
+
+/* kgroups_delete.c */
+int kg_cmd_delete_offsets(struct kg *kg, struct err *e);
 
 #endif

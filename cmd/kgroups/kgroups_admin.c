@@ -2,8 +2,9 @@
 /*
  * The administrative calls of kgroups: ListGroups on every coordinator
  * (with DescribeGroups for states and member counts), the admin-style
- * OffsetCommit v2-7 of reset-offsets (generation -1, no member id) and
- * DeleteGroups v0-1. Blocking, one request at a time, like kgroups_wire.c.
+ * OffsetCommit v2-7 of reset-offsets (generation -1, no member id),
+ * OffsetDelete v0 and DeleteGroups v0-1. Blocking, one request at a
+ * time, like kgroups_wire.c.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -122,6 +123,100 @@ kg_delete_group(struct kg *kg, struct kcl_conn *c, const char *group,
 		    group, kg_kerr_name(code));
 	else
 		rc = 0;
+out:
+	buf_release(&resp);
+	return rc;
+}
+
+static void
+put_offset_delete(struct buf *b, const char *group, const struct kg_part *parts,
+    size_t n)
+{
+	size_t i, j, ntopics = 0;
+
+	proto_put_cstr(b, group);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(parts[i].topic, parts[i - 1].topic) != 0)
+			ntopics++;
+	buf_put_i32(b, (int32_t)ntopics);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(parts[j].topic,
+		    parts[i].topic) == 0; j++)
+			;
+		proto_put_cstr(b, parts[i].topic);
+		buf_put_i32(b, (int32_t)(j - i));
+		for (; i < j; i++)
+			buf_put_i32(b, parts[i].partition);
+	}
+}
+
+/* Turn OffsetDelete's group-level error into `e`. */
+static int
+offset_delete_error(const char *group, int16_t code, struct err *e)
+{
+	switch (code) {
+	case KERR_GROUP_ID_NOT_FOUND:
+		return err_set(e, EXIT_NOUSER, "group '%s' does not exist",
+		    group);
+	case KERR_NON_EMPTY_GROUP:
+		return err_set(e, EXIT_TEMPFAIL, "group '%s' has members and "
+		    "is not a consumer group; stop its members first", group);
+	case KERR_INVALID_GROUP_ID:
+		return err_set(e, EXIT_USAGE, "invalid group id '%s'", group);
+	default:
+		return err_set(e, EXIT_TEMPFAIL, "group '%s': OffsetDelete: %s",
+		    group, kg_kerr_name(code));
+	}
+}
+
+int
+kg_offset_delete(struct kg *kg, struct kcl_conn *c, const char *group,
+    struct kg_part *parts, size_t n, struct err *e)
+{
+	struct buf resp = BUF_INIT;
+	struct breader r;
+	int32_t nt, np, t, j;
+	int16_t code;
+	size_t i;
+	int rc = -1;
+
+	(void)kg;
+	if (kg_version(c, API_OFFSET_DELETE, 0, 0, e) < 0)
+		return -1;
+	put_offset_delete(kcl_request_begin(c, API_OFFSET_DELETE, 0), group,
+	    parts, n);
+	if (kcl_request_wait(c, &resp, e) < 0)
+		goto out;
+	/* A partition the broker leaves out counts as failed. */
+	for (i = 0; i < n; i++)
+		parts[i].error = KERR_UNKNOWN_SERVER_ERROR;
+	br_init(&r, resp.data, resp.len);
+	code = br_i16(&r);
+	(void)br_i32(&r);			/* throttle_time_ms */
+	nt = proto_read_array_len(&r, false, 6);
+	for (t = 0; t < nt && br_ok(&r); t++) {
+		struct proto_str name = proto_read_str(&r, false);
+
+		np = proto_read_array_len(&r, false, 6);
+		for (j = 0; j < np && br_ok(&r); j++) {
+			int32_t id = br_i32(&r);
+			int16_t pcode = br_i16(&r);
+
+			for (i = 0; br_ok(&r) && i < n; i++)
+				if (parts[i].partition == id &&
+				    proto_str_eq(name, parts[i].topic))
+					parts[i].error = pcode;
+		}
+	}
+	if (!br_ok(&r)) {
+		kg_malformed(c, API_OFFSET_DELETE, e);
+		goto out;
+	}
+	if (code != KERR_NONE) {
+		offset_delete_error(group, code, e);
+		goto out;
+	}
+	rc = 0;
 out:
 	buf_release(&resp);
 	return rc;

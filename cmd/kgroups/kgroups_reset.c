@@ -35,9 +35,19 @@ add_target(struct kg_part **v, size_t *n, const char *topic, int32_t id)
 	(*n)++;
 }
 
-/* The partitions in scope: --topic T[:P,...] or every committed topic. */
 static int
-plan_scope(struct kg *kg, const struct kg_group *g, struct kg_part **v,
+part_cmp(const void *a, const void *b)
+{
+	const struct kg_part *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+
+	return c ? c : (x->partition > y->partition) -
+	    (x->partition < y->partition);
+}
+
+/* The partitions in scope: --topic T[:P,...] or every committed topic. */
+int
+kg_plan_scope(struct kg *kg, const struct kg_group *g, struct kg_part **v,
     size_t *n, struct err *e)
 {
 	const struct kg_opts *o = kg->o;
@@ -81,6 +91,8 @@ plan_scope(struct kg *kg, const struct kg_group *g, struct kg_part **v,
 			if (g->parts[j].partition == (*v)[i].partition &&
 			    strcmp(g->parts[j].topic, (*v)[i].topic) == 0)
 				(*v)[i].committed = g->parts[j].committed;
+	if (*n > 1)
+		qsort(*v, *n, sizeof(**v), part_cmp);
 	return 0;
 }
 
@@ -233,16 +245,6 @@ print_plan(struct kg *kg, const struct kg_group *g, const struct kg_part *v,
 	kg_table_print(b, rows, n + 1, 5);
 }
 
-static int
-part_cmp(const void *a, const void *b)
-{
-	const struct kg_part *x = a, *y = b;
-	int c = strcmp(x->topic, y->topic);
-
-	return c ? c : (x->partition > y->partition) -
-	    (x->partition < y->partition);
-}
-
 int
 kg_cmd_reset(struct kg *kg, struct err *e)
 {
@@ -269,14 +271,13 @@ kg_cmd_reset(struct kg *kg, struct err *e)
 		goto out;
 	}
 	if (kg_offset_fetch(kg, c, &g, e) < 0 ||
-	    plan_scope(kg, &g, &v, &n, e) < 0)
+	    kg_plan_scope(kg, &g, &v, &n, e) < 0)
 		goto out;
 	if (n == 0) {
 		err_set(e, EXIT_NOUSER, "group '%s' has no committed offsets "
 		    "(name the topics with --topic)", group);
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), part_cmp);
 	if (plan_targets(kg, v, n, e) < 0)
 		goto out;
 	if (kg->o->execute) {

@@ -224,6 +224,7 @@ enum handle_result handle_offset_fetch(struct req *q);
 enum handle_result handle_describe_groups(struct req *q);
 enum handle_result handle_list_groups(struct req *q);
 enum handle_result handle_delete_groups(struct req *q);
+enum handle_result handle_offset_delete(struct req *q);
 enum handle_result handle_init_producer_id(struct req *q);
 
 /* logd_topics.c */

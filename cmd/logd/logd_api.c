@@ -44,6 +44,7 @@ static const struct api_entry apis[] = {
 	{ API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs },
 	{ API_CREATE_PARTITIONS, 0, 1, handle_create_partitions },
 	{ API_DELETE_GROUPS, 0, 1, handle_delete_groups },
+	{ API_OFFSET_DELETE, 0, 0, handle_offset_delete },
 };
 
 static const struct api_entry *

@@ -130,10 +130,24 @@ member_new(const char *id, const char *instance_id, const char *client_id,
 }
 
 static void
+subscribed_clear(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsubscribed; i++)
+		free(g->subscribed[i]);
+	free(g->subscribed);
+	g->subscribed = NULL;
+	g->nsubscribed = 0;
+	g->subscribed_known = false;
+}
+
+static void
 group_free(struct group *g)
 {
 	size_t i;
 
+	subscribed_clear(g);
 	for (i = 0; i < g->nmembers; i++)
 		member_free(g->members[i]);
 	for (i = 0; i < g->noffsets; i++) {
@@ -162,6 +176,20 @@ groups_free(struct logd *ld)
 	free(ld->groups);
 	ld->groups = NULL;
 	ld->ngroups = 0;
+}
+
+/* Take `g` out of the registry and free it. */
+static void
+group_unlink(struct logd *ld, struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < ld->ngroups; i++)
+		if (ld->groups[i] == g) {
+			ld->groups[i] = ld->groups[--ld->ngroups];
+			break;
+		}
+	group_free(g);
 }
 
 struct group *
@@ -330,6 +358,91 @@ group_select_protocol(const struct group *g)
 	return best;
 }
 
+static void
+subscribed_add(struct group *g, struct proto_str topic)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsubscribed; i++)
+		if (proto_str_eq(topic, g->subscribed[i]))
+			return;
+	g->subscribed = xrealloc(g->subscribed,
+	    (g->nsubscribed + 1) * sizeof(*g->subscribed));
+	g->subscribed[g->nsubscribed] = xcalloc(1, (size_t)topic.len + 1);
+	memcpy(g->subscribed[g->nsubscribed], topic.p, (size_t)topic.len);
+	g->nsubscribed++;
+}
+
+/*
+ * Add the topics of one member's subscription, read as Kafka reads it
+ * for this: the ConsumerProtocol v0 prefix (version, topics, user data)
+ * of the metadata it offered for the chosen protocol. False when that
+ * does not parse.
+ */
+static bool
+subscribed_add_member(struct group *g, const struct member *m)
+{
+	const struct blob *meta = NULL;
+	struct breader r;
+	int32_t i, n;
+
+	for (i = 0; i < m->nprotocols; i++)
+		if (strcmp(m->protocols[i].name, g->protocol) == 0)
+			meta = &m->protocols[i].metadata;
+	if (meta == NULL || meta->len < 2)
+		return false;
+	br_init(&r, meta->data, (size_t)meta->len);
+	(void)br_i16(&r);		/* any version: v0 is a prefix */
+	n = proto_read_array_len(&r, false, 2);
+	for (i = 0; i < n && br_ok(&r); i++) {
+		struct proto_str t = proto_read_str(&r, false);
+
+		if (br_ok(&r))
+			subscribed_add(g, t);
+	}
+	(void)proto_read_bytes(&r, true);	/* user_data */
+	return br_ok(&r);
+}
+
+/*
+ * Kafka's computeSubscribedTopics, at the start of each generation:
+ * known only for a consumer group with members and a chosen protocol
+ * whose every subscription parses.
+ */
+static void
+subscribed_update(struct group *g)
+{
+	size_t i;
+
+	subscribed_clear(g);
+	if (g->nmembers == 0 || g->protocol == NULL ||
+	    g->protocol_type == NULL ||
+	    strcmp(g->protocol_type, "consumer") != 0)
+		return;
+	for (i = 0; i < g->nmembers; i++)
+		if (!subscribed_add_member(g, g->members[i])) {
+			log_warnx("group=%s: unreadable subscription of member "
+			    "%s; every topic counts as subscribed", g->id,
+			    g->members[i]->id);
+			subscribed_clear(g);
+			return;
+		}
+	g->subscribed_known = true;
+}
+
+bool
+group_subscribed_to(const struct group *g, const char *topic)
+{
+	size_t i;
+
+	if (!g->subscribed_known)
+		return true;
+	for (i = 0; i < g->nsubscribed; i++)
+		if (strcmp(g->subscribed[i], topic) == 0)
+			return true;
+	return false;
+}
+
 void
 group_rebalance(struct logd *ld, struct group *g, int64_t now)
 {
@@ -387,6 +500,7 @@ group_remove_member(struct logd *ld, struct group *g, struct member *m,
 		g->generation++;
 		free(g->protocol);
 		g->protocol = NULL;
+		subscribed_clear(g);
 		g->empty_since_ms = clock_wall_ms();
 		if (groups_store_metadata(ld, g, &e) < 0)
 			log_warnx("group=%s: storing metadata: %s", g->id, e.msg);
@@ -451,6 +565,7 @@ group_try_complete_join(struct logd *ld, struct group *g, int64_t now)
 			g->leader = xstrdup(g->members[0]->id);
 		g->state = GROUP_COMPLETING;
 	}
+	subscribed_update(g);
 	for (i = 0; i < g->nmembers; i++) {
 		struct member *m = g->members[i];
 
@@ -728,15 +843,61 @@ groups_store_tombstones(struct logd *ld, struct group *g, struct err *e)
 int
 group_delete(struct logd *ld, struct group *g, struct err *e)
 {
-	size_t i;
-
 	if (groups_store_tombstones(ld, g, e) < 0)
 		return -1;
-	for (i = 0; i < ld->ngroups; i++)
-		if (ld->groups[i] == g)
-			break;
-	ld->groups[i] = ld->groups[--ld->ngroups];
-	group_free(g);
+	group_unlink(ld, g);
+	return 0;
+}
+
+static bool
+committed_listed(const struct committed *which, size_t n, const char *topic,
+    int32_t partition)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (which[i].partition == partition &&
+		    strcmp(which[i].topic, topic) == 0)
+			return true;
+	return false;
+}
+
+int
+group_delete_offsets(struct logd *ld, struct group *g,
+    const struct committed *which, size_t n, bool *gone, struct err *e)
+{
+	struct writer w;
+	size_t i, kept = 0;
+	bool dead;
+	int rc = 0;
+
+	*gone = false;
+	writer_init(&w);
+	for (i = 0; i < g->noffsets && rc == 0; i++) {
+		const struct committed *c = &g->offsets[i];
+
+		if (!committed_listed(which, n, c->topic, c->partition)) {
+			kept++;
+			continue;
+		}
+		put_offset_key(&w.key, g->id, c->topic, c->partition);
+		rc = writer_add(&w, true);
+	}
+	/* Kafka: an Empty group without offsets is Dead, and goes. */
+	dead = g->state == GROUP_EMPTY && kept == 0;
+	if (rc == 0 && dead) {
+		put_group_key(&w.key, g->id);
+		rc = writer_add(&w, true);
+	}
+	if (writer_finish(ld, &w, g->id, rc, e) < 0)
+		return -1;
+	if (dead) {
+		group_unlink(ld, g);
+		*gone = true;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		group_drop_offset(g, which[i].topic, which[i].partition);
 	return 0;
 }
 
@@ -791,15 +952,8 @@ replay_record(struct logd *ld, const struct rec_record *r)
 		return;
 	if (r->value.len < 0) {
 		g = group_find(ld, group);
-		if (g != NULL && g->noffsets == 0) {
-			size_t i;
-
-			for (i = 0; i < ld->ngroups; i++)
-				if (ld->groups[i] == g)
-					break;
-			ld->groups[i] = ld->groups[--ld->ngroups];
-			group_free(g);
-		}
+		if (g != NULL && g->noffsets == 0)
+			group_unlink(ld, g);
 		return;
 	}
 	/*

@@ -82,6 +82,15 @@ struct group {
 	struct committed *offsets;
 	size_t noffsets;
 	int64_t empty_since_ms;		/* wall clock, for offset expiry */
+	/*
+	 * The topics the members subscribe to, taken at the end of each
+	 * join (Kafka's subscribedTopics); unknown (every topic counts as
+	 * subscribed) before the first generation, for non-consumer groups
+	 * and when a member's subscription does not parse.
+	 */
+	char **subscribed;
+	size_t nsubscribed;
+	bool subscribed_known;
 };
 
 const char *group_state_name(enum group_state s);
@@ -123,6 +132,18 @@ void group_set_offset(struct group *g, const struct committed *c);
 const struct committed *group_offset(const struct group *g, const char *topic,
     int32_t partition);
 int group_delete(struct logd *ld, struct group *g, struct err *e);
+/* Whether the members of `g` subscribe to `topic` (true when unknown). */
+bool group_subscribed_to(const struct group *g, const char *topic);
+/*
+ * OffsetDelete: remove the commits of which[0..n) (distinct pairs; only
+ * topic and partition are read) that `g` has, appending their tombstones
+ * first. An Empty group left without offsets is deleted as well (with
+ * the tombstone of its metadata), as Kafka's cleanupGroupMetadata does:
+ * then `g` is freed and *gone is true. 0, or -1 with `e` set and nothing
+ * changed.
+ */
+int group_delete_offsets(struct logd *ld, struct group *g,
+    const struct committed *which, size_t n, bool *gone, struct err *e);
 
 /* Rebuild every group from __consumer_offsets (at start-up). */
 int groups_load(struct logd *ld, struct err *e);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Committed offsets and group listings: OffsetCommit (v2-7), OffsetFetch
- * (v1-5), DescribeGroups (v0-4), ListGroups (v0-2), DeleteGroups (v0-1).
- * A commit is validated (generation, member, metadata size, partition),
- * written to __consumer_offsets as one batch, and only then applied.
+ * (v1-5), DescribeGroups (v0-4), ListGroups (v0-2), DeleteGroups (v0-1),
+ * OffsetDelete (v0). A commit is validated (generation, member, metadata
+ * size, partition), written to __consumer_offsets as one batch, and only
+ * then applied; deletions likewise write their tombstones first.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -396,5 +397,192 @@ handle_delete_groups(struct req *q)
 		proto_put_str(b, name.p, (size_t)name.len);
 		buf_put_i16(b, code);
 	}
+	return HANDLE_DONE;
+}
+
+/* One partition of an OffsetDelete request and its outcome. */
+struct od_part {
+	struct proto_str topic;		/* borrowed from the request */
+	int32_t partition;
+	int16_t code;
+};
+
+static bool
+od_same_topic(const struct od_part *x, const struct od_part *y)
+{
+	return x->topic.len == y->topic.len && (x->topic.len == 0 ||
+	    memcmp(x->topic.p, y->topic.p, (size_t)x->topic.len) == 0);
+}
+
+static int
+od_part_cmp(const void *a, const void *b)
+{
+	const struct od_part *x = a, *y = b;
+	int32_t n = x->topic.len < y->topic.len ? x->topic.len : y->topic.len;
+	int c = n > 0 ? memcmp(x->topic.p, y->topic.p, (size_t)n) : 0;
+
+	if (c == 0)
+		c = (x->topic.len > y->topic.len) -
+		    (x->topic.len < y->topic.len);
+	return c ? c : (x->partition > y->partition) -
+	    (x->partition < y->partition);
+}
+
+/*
+ * The partitions of an OffsetDelete request, sorted by topic and
+ * partition without repeats (Kafka keys both by name), into *out
+ * (xmalloc'd, the caller frees it). -1 when the request is malformed.
+ */
+static int
+od_read(struct breader *r, struct od_part **out, size_t *nout)
+{
+	const uint8_t *at;
+	struct od_part *v;
+	size_t n = 0, k, m;
+	int32_t nt, np, i, j;
+
+	nt = proto_read_array_len(r, false, 6);
+	at = r->p;
+	for (i = 0; i < nt && br_ok(r); i++) {
+		(void)proto_read_str(r, false);
+		np = proto_read_array_len(r, false, 4);
+		br_skip(r, (size_t)(np > 0 ? np : 0) * 4);
+		n += np > 0 ? (size_t)np : 0;
+	}
+	if (!br_ok(r))
+		return -1;
+	v = xcalloc(n + 1, sizeof(*v));
+	br_init(r, at, (size_t)(r->end - at));
+	for (i = 0, k = 0; i < nt; i++) {
+		struct proto_str t = proto_read_str(r, false);
+
+		np = proto_read_array_len(r, false, 4);
+		for (j = 0; j < np; j++, k++) {
+			v[k].topic = t;
+			v[k].partition = br_i32(r);
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), od_part_cmp);
+	for (k = 0, m = 0; k < n; k++)
+		if (m == 0 || od_part_cmp(&v[m - 1], &v[k]) != 0)
+			v[m++] = v[k];
+	*out = v;
+	*nout = m;
+	return 0;
+}
+
+/*
+ * Kafka's group checks for OffsetDelete: an empty id is invalid, an
+ * unknown group is not found, and a group with members must be a
+ * consumer group (whose subscribed topics are then kept). `id` receives
+ * the group id.
+ */
+static int16_t
+od_group_error(struct logd *ld, struct proto_str gid, char *id, size_t size,
+    struct group **out)
+{
+	struct group *g;
+
+	*out = NULL;
+	id[0] = '\0';
+	if (gid.len <= 0)
+		return KERR_INVALID_GROUP_ID;
+	if (!proto_str_copy(gid, id, size) ||
+	    (g = group_find(ld, id)) == NULL || g->state == GROUP_DEAD)
+		return KERR_GROUP_ID_NOT_FOUND;
+	if (g->state != GROUP_EMPTY && (g->protocol_type == NULL ||
+	    strcmp(g->protocol_type, "consumer") != 0))
+		return KERR_NON_EMPTY_GROUP;
+	*out = g;
+	return KERR_NONE;
+}
+
+/*
+ * Decide each partition: unknown ones and, while the group has members,
+ * those of subscribed topics are refused; the rest are deleted (their
+ * commits, when there are any), or all get COORDINATOR_NOT_AVAILABLE
+ * when the tombstones could not be written. `g` may be gone after.
+ */
+static void
+od_apply(struct req *q, struct group *g, const char *group,
+    struct od_part *v, size_t n)
+{
+	struct committed *which = xcalloc(n + 1, sizeof(*which));
+	size_t k, nwhich = 0;
+	struct err e = { 0 };
+	bool gone = false;
+
+	for (k = 0; k < n; k++) {
+		char *t;
+
+		if (partition_find(q->ld, v[k].topic, v[k].partition) == NULL) {
+			v[k].code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			continue;
+		}
+		t = xmalloc((size_t)v[k].topic.len + 1);
+		memcpy(t, v[k].topic.p, (size_t)v[k].topic.len);
+		t[v[k].topic.len] = '\0';
+		if (g->state != GROUP_EMPTY && group_subscribed_to(g, t)) {
+			v[k].code = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+			free(t);
+			continue;
+		}
+		v[k].code = KERR_NONE;
+		which[nwhich].topic = t;
+		which[nwhich++].partition = v[k].partition;
+	}
+	if (nwhich > 0 && group_delete_offsets(q->ld, g, which, nwhich, &gone,
+	    &e) < 0) {
+		log_warnx("group=%s: deleting offsets: %s", group, e.msg);
+		for (k = 0; k < n; k++)
+			if (v[k].code == KERR_NONE)
+				v[k].code = KERR_COORDINATOR_NOT_AVAILABLE;
+	} else if (nwhich > 0) {
+		log_info("group=%s: offsets of %zu partitions deleted for %s%s",
+		    group, nwhich, q->c->peer,
+		    gone ? "; the group is gone" : "");
+	}
+	for (k = 0; k < nwhich; k++)
+		free(which[k].topic);
+	free(which);
+}
+
+enum handle_result
+handle_offset_delete(struct req *q)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	struct proto_str gid = proto_read_str(r, false);
+	char group[GROUP_ID_MAX + 1];
+	struct od_part *v = NULL;
+	struct group *g;
+	size_t n = 0, k, end, ntopics = 0;
+	int16_t gcode;
+
+	if (od_read(r, &v, &n) < 0)
+		return HANDLE_CLOSE;
+	gcode = od_group_error(q->ld, gid, group, sizeof(group), &g);
+	if (gcode == KERR_NONE)
+		od_apply(q, g, group, v, n);
+	buf_put_i16(b, gcode);
+	buf_put_i32(b, 0);			/* throttle_time_ms */
+	/* With a group error, Kafka answers no partitions at all. */
+	for (k = 0; gcode == KERR_NONE && k < n; k++)
+		if (k == 0 || !od_same_topic(&v[k - 1], &v[k]))
+			ntopics++;
+	buf_put_i32(b, (int32_t)ntopics);
+	for (k = 0; ntopics > 0 && k < n; k = end) {
+		for (end = k + 1; end < n && od_same_topic(&v[k], &v[end]);
+		    end++)
+			;
+		proto_put_str(b, v[k].topic.p, (size_t)v[k].topic.len);
+		buf_put_i32(b, (int32_t)(end - k));
+		for (; k < end; k++) {
+			buf_put_i32(b, v[k].partition);
+			buf_put_i16(b, v[k].code);
+		}
+	}
+	free(v);
 	return HANDLE_DONE;
 }

@@ -18,11 +18,16 @@ prints its outcome as plain lines that the tests compare exactly:
   partitions ADDR TOPIC COUNT [--assign ASSIGNMENT] [--validate-only]
   describe ADDR TOPIC          "name=value source=NAME" per config entry
   metadata ADDR                cluster, brokers, topics and partitions
+  delete-offsets ADDR GROUP TOPIC:P[,P...]...
+           librdkafka's rd_kafka_DeleteConsumerGroupOffsets (OffsetDelete),
+           through ctypes: confluent-kafka 1.7.0 has no binding for it.
+           "group error NAME", or "TOPIC P ok|error NAME" per partition.
 
 Admin results print "NAME ok" or "NAME error CODE_NAME: message" per topic
 and exit 1 if any failed.
 """
 import argparse
+import ctypes
 import sys
 import time
 
@@ -188,6 +193,116 @@ def cmd_metadata(a):
     return 0
 
 
+class _TopicPartition(ctypes.Structure):
+    _fields_ = [("topic", ctypes.c_char_p), ("partition", ctypes.c_int32),
+                ("offset", ctypes.c_int64), ("metadata", ctypes.c_void_p),
+                ("metadata_size", ctypes.c_size_t),
+                ("opaque", ctypes.c_void_p), ("err", ctypes.c_int),
+                ("_private", ctypes.c_void_p)]
+
+
+class _TopicPartitionList(ctypes.Structure):
+    _fields_ = [("cnt", ctypes.c_int), ("size", ctypes.c_int),
+                ("elems", ctypes.POINTER(_TopicPartition))]
+
+
+def _rdkafka():
+    lib = ctypes.CDLL("librdkafka.so.1")
+    vp, cp, sz = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t
+    sigs = {
+        "rd_kafka_conf_new": (vp, []),
+        "rd_kafka_conf_set": (ctypes.c_int, [vp, cp, cp, cp, sz]),
+        "rd_kafka_new": (vp, [ctypes.c_int, vp, cp, sz]),
+        "rd_kafka_destroy": (None, [vp]),
+        "rd_kafka_queue_new": (vp, [vp]),
+        "rd_kafka_queue_destroy": (None, [vp]),
+        "rd_kafka_queue_poll": (vp, [vp, ctypes.c_int]),
+        "rd_kafka_event_error": (ctypes.c_int, [vp]),
+        "rd_kafka_event_error_string": (cp, [vp]),
+        "rd_kafka_event_destroy": (None, [vp]),
+        "rd_kafka_err2name": (cp, [ctypes.c_int]),
+        "rd_kafka_error_name": (cp, [vp]),
+        "rd_kafka_topic_partition_list_new": (vp, [ctypes.c_int]),
+        "rd_kafka_topic_partition_list_add": (vp, [vp, cp, ctypes.c_int32]),
+        "rd_kafka_topic_partition_list_destroy": (None, [vp]),
+        "rd_kafka_DeleteConsumerGroupOffsets_new": (vp, [cp, vp]),
+        "rd_kafka_DeleteConsumerGroupOffsets_destroy": (None, [vp]),
+        "rd_kafka_DeleteConsumerGroupOffsets": (None, [vp, ctypes.POINTER(vp),
+                                                      sz, vp, vp]),
+        "rd_kafka_event_DeleteConsumerGroupOffsets_result": (vp, [vp]),
+        "rd_kafka_DeleteConsumerGroupOffsets_result_groups":
+            (ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        "rd_kafka_group_result_error": (vp, [vp]),
+        "rd_kafka_group_result_partitions":
+            (ctypes.POINTER(_TopicPartitionList), [vp]),
+    }
+    for name, (res, args) in sigs.items():
+        f = getattr(lib, name)
+        f.restype, f.argtypes = res, args
+    return lib
+
+
+def cmd_delete_offsets(a):
+    lib = _rdkafka()
+    errstr = ctypes.create_string_buffer(512)
+    c = lib.rd_kafka_conf_new()
+    for k, v in conf(a).items():
+        if lib.rd_kafka_conf_set(c, k.encode(), str(v).encode(), errstr,
+                                 len(errstr)) != 0:
+            print("conf %s: %s" % (k, errstr.value.decode()), file=sys.stderr)
+            return 1
+    rk = lib.rd_kafka_new(0, c, errstr, len(errstr))    # RD_KAFKA_PRODUCER
+    if not rk:
+        print("rd_kafka_new: %s" % errstr.value.decode(), file=sys.stderr)
+        return 1
+    parts = lib.rd_kafka_topic_partition_list_new(len(a.partitions))
+    for spec in a.partitions:
+        topic, ps = spec.split(":")
+        for p in ps.split(","):
+            lib.rd_kafka_topic_partition_list_add(parts, topic.encode(), int(p))
+    req = lib.rd_kafka_DeleteConsumerGroupOffsets_new(a.group.encode(), parts)
+    q = lib.rd_kafka_queue_new(rk)
+    lib.rd_kafka_DeleteConsumerGroupOffsets(rk, (ctypes.c_void_p * 1)(req), 1,
+                                            None, q)
+    ev = lib.rd_kafka_queue_poll(q, int(TIMEOUT * 1000))
+    rc = 0
+    if not ev:
+        print("timed out", file=sys.stderr)
+        rc = 1
+    elif lib.rd_kafka_event_error(ev):
+        print("request error %s: %s" % (
+            lib.rd_kafka_err2name(lib.rd_kafka_event_error(ev)).decode(),
+            lib.rd_kafka_event_error_string(ev).decode()))
+        rc = 1
+    else:
+        n = ctypes.c_size_t()
+        res = lib.rd_kafka_event_DeleteConsumerGroupOffsets_result(ev)
+        groups = lib.rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+            res, ctypes.byref(n))
+        for i in range(n.value):
+            gerr = lib.rd_kafka_group_result_error(groups[i])
+            if gerr:
+                print("group error %s" % lib.rd_kafka_error_name(gerr).decode())
+                rc = 1
+                continue
+            pl = lib.rd_kafka_group_result_partitions(groups[i])
+            rows = []
+            for j in range(pl.contents.cnt if pl else 0):
+                tp = pl.contents.elems[j]
+                rows.append("%s %d %s" % (
+                    tp.topic.decode(), tp.partition, "ok" if tp.err == 0 else
+                    "error " + lib.rd_kafka_err2name(tp.err).decode()))
+                rc = rc or (1 if tp.err else 0)
+            print("\n".join(sorted(rows)))
+    if ev:
+        lib.rd_kafka_event_destroy(ev)
+    lib.rd_kafka_queue_destroy(q)
+    lib.rd_kafka_DeleteConsumerGroupOffsets_destroy(req)
+    lib.rd_kafka_topic_partition_list_destroy(parts)
+    lib.rd_kafka_destroy(rk)
+    return rc
+
+
 def main():
     ap = argparse.ArgumentParser(prog="confluent_py.py")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -219,8 +334,12 @@ def main():
     s.add_argument("topic")
     s = sub.add_parser("metadata")
     s.add_argument("addr")
+    s = sub.add_parser("delete-offsets")
+    s.add_argument("addr")
+    s.add_argument("group")
+    s.add_argument("partitions", nargs="+")
     a = ap.parse_args()
-    return globals()["cmd_" + a.cmd](a) or 0
+    return globals()["cmd_" + a.cmd.replace("-", "_")](a) or 0
 
 
 if __name__ == "__main__":
