@@ -19,6 +19,7 @@
 
 #define MANIFEST_HOST_MAX 256
 #define MANIFEST_NAME_MAX 250		/* Kafka's limit on topic names */
+#define MANIFEST_MAX_BYTES (4u << 20)	/* larger files are refused */
 
 struct manifest_ssh {
 	char user[64];			/* "" = the local user */
@@ -73,17 +74,23 @@ struct manifest {
 
 /*
  * Load and validate `path`. Errors: EXIT_NOINPUT for a missing file,
- * EXIT_CONFIG with "path:line:col: problem" for anything invalid (unknown
- * key, duplicate broker id or host:port, replication factor above the
- * broker count, bad number, bad topic name or config). On success the
- * caller owns *out and frees it with manifest_free().
+ * EXIT_IOERR when it cannot be read, EXIT_CONFIG with "path:line:col:
+ * problem" for anything invalid (unknown key, duplicate broker id or
+ * host:port, replication factor above the broker count, bad number, bad
+ * topic name or config) or a file over MANIFEST_MAX_BYTES, EXIT_OSERR when
+ * out of memory. Every scalar is text whose key decides its type (quoting
+ * changes nothing); a plain empty value, ~ or null means "not set". On
+ * success the caller owns *out and frees it with manifest_free(); on
+ * failure *out is left alone.
  */
 int manifest_load(const char *path, struct manifest **out, struct err *e);
 /* The same from text in memory (`name` is used in messages; tests). */
 int manifest_load_string(const char *name, const char *text, size_t len,
     struct manifest **out, struct err *e);
+/* Free a loaded manifest; NULL is a no-op. */
 void manifest_free(struct manifest *m);
 
+/* Lookups by broker id and topic name; NULL when not in the manifest. */
 const struct manifest_broker *manifest_broker(const struct manifest *m,
     int32_t id);
 const struct manifest_topic *manifest_topic(const struct manifest *m,
