@@ -69,11 +69,13 @@ $(O)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	$(call msg,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
+# <prog>_LIBS: what one program links on top (kcons: its heartbeat thread).
+kcons_LIBS := -pthread
 define prog_rule
 $(1)_OBJ := $$(patsubst %.c,$(O)/%.o,$$(sort $$(wildcard cmd/$(1)/*.c)))
 $(BIN)/$(1): $$($(1)_OBJ) $(LIB)
 	@mkdir -p $(BIN)
-	$$(call msg,LD,$$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB) $(LIBS)
+	$$(call msg,LD,$$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB) $(LIBS) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
@@ -99,6 +101,14 @@ deps:
 test check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh --bin $(BIN) --obj $(O)
+
+# The fault suites at soak size (KLOG_SOAK=1: more kills, longer outages),
+# one file at a time: tens of minutes, for local runs.
+.PHONY: test-long
+test-long: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)KLOG_SOAK=1 BATS_JOBS=1 tests/run.sh --bin $(BIN) --obj $(O) \
+	    --filter '3[28]-*-faults'
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan:

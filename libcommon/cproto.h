@@ -84,7 +84,16 @@ void cproto_subscription_encode(struct buf *b,
  *                partitions; a partition claimed twice goes to the newer
  *                generation): only the leader computes it, so members
  *                agree; the choice of what moves is not Java's to the
- *                letter.
+ *                letter;
+ *   "cooperative-sticky"  (KIP-429) the same balance, reading the owned
+ *                partitions of the subscription (v1+) dated by its
+ *                generation (v2+, else the 4-byte user data of Java's
+ *                CooperativeStickyAssignor or librdkafka's sticky user
+ *                data); a partition that moves from the member still
+ *                owning it to another is left out of this round (its
+ *                owner revokes it and joins again; the next round hands
+ *                it over), as is one claimed by two members at the same
+ *                generation.
  * `members[i].sub` is the member's decoded subscription; topics unknown
  * to `topics` (no metadata) are skipped. out[0..nmembers) is filled in
  * member order (version 0, topics sorted by name, partitions ascending);
@@ -107,5 +116,11 @@ int cproto_assign(const char *assignor, const struct cproto_member *members,
     struct cproto_assignment *out, struct err *e);
 /* true for the names cproto_assign() knows. */
 int cproto_assignor_known(const char *name);
+/*
+ * true for assignors that support the cooperative rebalance protocol
+ * (KIP-429: members keep consuming what they keep and revoke only what
+ * moves): "cooperative-sticky". Such assignors support eager too.
+ */
+int cproto_assignor_cooperative(const char *name);
 
 #endif

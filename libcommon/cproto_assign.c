@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The range and roundrobin consumer-group assignors (see cproto.h). Both
- * are pure functions of the member ids, their subscriptions and the
+ * The consumer-group assignors (see cproto.h). range and roundrobin are
+ * pure functions of the member ids, their subscriptions and the
  * partition counts, so every client library computing them for the same
  * group reaches the same answer: that is the whole point of copying the
  * Java algorithms to the letter (member order is by member id, topics by
- * name, partitions ascending).
+ * name, partitions ascending). sticky and cooperative-sticky also read
+ * what each member owned; only the leader computes them, so they need
+ * not match Java's choices, only its guarantees (balance, stickiness,
+ * and for cooperative-sticky no partition handed over in the round its
+ * owner is still consuming it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +208,7 @@ build(const struct ctx *c, struct acc *a, struct cproto_assignment *out)
 	return 0;
 }
 
-/* Sticky */
+/* Sticky and cooperative-sticky */
 
 static void
 free_parts(struct cproto_topic_parts *v, int32_t n)
@@ -230,25 +234,19 @@ find_topic(const struct ctx *c, const char *name)
 }
 
 /*
- * The partitions a member says it owned, with the generation they date
- * from: its StickyAssignorUserData ([topic string, [i32]], then in v1 the
- * generation i32: what Java's StickyAssignor and librdkafka send), else
- * the owned partitions of a v1+ subscription. *tp is allocated (free
- * with free_parts) only when *allocated; 0, or -1 when out of memory.
+ * StickyAssignorUserData v0/v1 ([topic string, [i32]], then in v1 the
+ * generation i32), what Java's StickyAssignor and librdkafka's sticky
+ * assignors send. 1 with *tp allocated (free with free_parts), 0 when
+ * the user data is absent or not in that layout, -1 when out of memory.
  */
 static int
-member_owned(const struct cproto_subscription *s,
-    struct cproto_topic_parts **tp, int32_t *ntp, int32_t *gen,
-    int *allocated)
+sticky_user_data(const struct cproto_subscription *s,
+    struct cproto_topic_parts **tp, int32_t *ntp, int32_t *gen)
 {
 	struct cproto_topic_parts *v;
 	struct breader r;
 	int32_t n, i, j;
 
-	*tp = s->owned;
-	*ntp = s->nowned;
-	*gen = s->generation;
-	*allocated = 0;
 	if (s->user_data == NULL || s->user_data_len <= 0)
 		return 0;
 	br_init(&r, s->user_data, (size_t)s->user_data_len);
@@ -277,28 +275,244 @@ member_owned(const struct cproto_subscription *s,
 		v[i].npartitions = np;
 	}
 	if (!br_ok(&r)) {
-		/* Unreadable user data: fall back on the owned partitions. */
 		free_parts(v, n);
 		return 0;
 	}
-	if (br_left(&r) >= 4)
-		*gen = br_i32(&r);
+	*gen = br_left(&r) >= 4 ? br_i32(&r) : -1;
 	*tp = v;
 	*ntp = n;
+	return 1;
+}
+
+/*
+ * What a member claims to own and the generation the claim dates from.
+ * Eager "sticky": its StickyAssignorUserData, else the owned partitions
+ * of a v1+ subscription. "cooperative-sticky": the owned partitions
+ * (the ones it is consuming), dated by the subscription's generation
+ * (v2+), else its user data: Java's CooperativeStickyAssignor sends the
+ * generation alone (4 bytes), librdkafka StickyAssignorUserData. *tp is
+ * allocated (free with free_parts) only when *allocated; 0, or -1 when
+ * out of memory.
+ */
+static int
+member_claims(const struct cproto_subscription *s, int cooperative,
+    struct cproto_topic_parts **tp, int32_t *ntp, int32_t *gen,
+    int *allocated)
+{
+	struct cproto_topic_parts *ud;
+	int32_t nud, udgen = -1;
+	int rc;
+
+	*tp = s->owned;
+	*ntp = s->nowned;
+	*gen = s->generation;
+	*allocated = 0;
+	if (cooperative && (*gen >= 0 || s->user_data_len < 4))
+		return 0;
+	if (cooperative && s->user_data_len == 4) {
+		*gen = (int32_t)be32_load(s->user_data);
+		return 0;
+	}
+	rc = sticky_user_data(s, &ud, &nud, &udgen);
+	if (rc <= 0)
+		return rc;
+	if (cooperative) {
+		*gen = udgen;
+		free_parts(ud, nud);
+		return 0;
+	}
+	*tp = ud;
+	*ntp = nud;
+	*gen = udgen;
 	*allocated = 1;
 	return 0;
 }
 
+/*
+ * One partition: the claim that won (newest generation, then the member
+ * first by id; `contested` when another member claimed it at that same
+ * generation) and its owner as the assignment goes on.
+ */
 struct slot {
+	size_t claimant;		/* SIZE_MAX: nobody claimed it */
+	int32_t gen;
+	int contested;
 	size_t member;			/* owner; SIZE_MAX: none */
-	int32_t gen;			/* generation of the claim */
+};
+
+struct sticky {
+	struct ctx *c;
+	int cooperative;
+	size_t *base;			/* topic index -> first slot */
+	size_t nslots;
+	struct slot *sl;
+	size_t *load;			/* partitions per member */
 };
 
 /* The partition index of (topic ti, p) in the flat slot table. */
-static size_t
-slot_of(const size_t *base, size_t ti, int32_t p)
+static struct slot *
+slot_of(const struct sticky *st, size_t ti, int32_t p)
 {
-	return base[ti] + (size_t)p;
+	return &st->sl[st->base[ti] + (size_t)p];
+}
+
+static void
+claim(struct slot *s, size_t m, int32_t gen)
+{
+	if (s->claimant == SIZE_MAX || gen > s->gen) {
+		s->claimant = m;
+		s->gen = gen;
+		s->contested = 0;
+	} else if (gen == s->gen) {
+		s->contested = 1;
+	}
+}
+
+/* Every member's claims; a claim on a topic it follows makes it owner. */
+static int
+sticky_claims(struct sticky *st)
+{
+	struct ctx *c = st->c;
+	size_t k;
+
+	for (k = 0; k < c->nmembers; k++) {
+		size_t m = c->order[k];
+		const struct cproto_member *mb = &c->members[m];
+		struct cproto_topic_parts *tp;
+		int32_t ntp, gen, t, j;
+		int alloc;
+
+		if (mb->sub == NULL)
+			continue;
+		if (member_claims(mb->sub, st->cooperative, &tp, &ntp, &gen,
+		    &alloc) < 0)
+			return -1;
+		for (t = 0; t < ntp; t++) {
+			int ti = find_topic(c, tp[t].topic);
+
+			/* A cooperative claim holds back all it names. */
+			if (!st->cooperative && !subscribed(mb, tp[t].topic))
+				continue;
+			for (j = 0; ti >= 0 && j < tp[t].npartitions; j++) {
+				int32_t p = tp[t].partitions[j];
+
+				if (p >= 0 && p < c->topics[ti].npartitions)
+					claim(slot_of(st, (size_t)ti, p), m,
+					    gen);
+			}
+		}
+		if (alloc)
+			free_parts(tp, ntp);
+	}
+	/* Claims on topics a member no longer follows give no ownership. */
+	for (k = 0; k < c->ntopics; k++) {
+		int32_t p;
+
+		for (p = 0; p < c->topics[k].npartitions; p++) {
+			struct slot *s = slot_of(st, k, p);
+
+			s->member = SIZE_MAX;
+			if (s->claimant == SIZE_MAX ||
+			    !subscribed(&c->members[s->claimant],
+			    c->topics[k].topic))
+				continue;
+			s->member = s->claimant;
+			st->load[s->member]++;
+		}
+	}
+	return 0;
+}
+
+/* The least loaded member following topic ti (first by id); SIZE_MAX. */
+static size_t
+least_loaded(const struct sticky *st, size_t ti, size_t below)
+{
+	const struct ctx *c = st->c;
+	size_t best = SIZE_MAX, j, m;
+
+	for (j = 0; j < c->nmembers; j++) {
+		m = c->order[j];
+		if (!subscribed(&c->members[m], c->topics[ti].topic) ||
+		    st->load[m] + 1 >= below)
+			continue;
+		if (best == SIZE_MAX || st->load[m] < st->load[best])
+			best = m;
+	}
+	return best;
+}
+
+/* Unowned partitions, in topic and partition order, to the least loaded. */
+static void
+sticky_fill(struct sticky *st)
+{
+	struct ctx *c = st->c;
+	size_t k, best;
+	int32_t p;
+
+	for (k = 0; k < c->ntopics; k++) {
+		size_t ti = c->torder[k];
+
+		for (p = 0; p < c->topics[ti].npartitions; p++) {
+			struct slot *s = slot_of(st, ti, p);
+
+			if (s->member != SIZE_MAX)
+				continue;
+			best = least_loaded(st, ti, SIZE_MAX);
+			if (best == SIZE_MAX)
+				continue;
+			s->member = best;
+			st->load[best]++;
+		}
+	}
+}
+
+/*
+ * Moves from overloaded members to members with two or more fewer, the
+ * last partitions first; each lowers the sum of squared loads, so this
+ * ends, having changed as few owners as that balance allows.
+ */
+static void
+sticky_balance(struct sticky *st)
+{
+	struct ctx *c = st->c;
+	size_t k, best;
+	int32_t p;
+	int moved;
+
+	do {
+		moved = 0;
+		for (k = c->ntopics; k-- > 0 && !moved;) {
+			size_t ti = c->torder[k];
+
+			for (p = c->topics[ti].npartitions; p-- > 0 &&
+			    !moved;) {
+				struct slot *s = slot_of(st, ti, p);
+
+				if (s->member == SIZE_MAX)
+					continue;
+				best = least_loaded(st, ti,
+				    st->load[s->member]);
+				if (best == SIZE_MAX)
+					continue;
+				st->load[s->member]--;
+				st->load[best]++;
+				s->member = best;
+				moved = 1;
+			}
+		}
+	} while (moved);
+}
+
+/*
+ * KIP-429: a partition another member is still consuming is not given
+ * to its new owner in this round; the old owner sees it missing, revokes
+ * it and joins again, and the next round hands it over.
+ */
+static int
+withheld(const struct slot *s)
+{
+	return s->claimant != SIZE_MAX &&
+	    (s->claimant != s->member || s->contested);
 }
 
 /*
@@ -307,137 +521,53 @@ slot_of(const size_t *base, size_t ti, int32_t p)
  * newer generation, then the member first by id); the others go one by
  * one to the least loaded member subscribed; then partitions move from
  * the most to the least loaded member while their loads differ by two or
- * more, which changes as few owners as that balance allows.
+ * more. With `cooperative`, moving partitions are withheld (withheld()).
  */
 static int
-assign_sticky(struct ctx *c)
+assign_sticky(struct ctx *c, int cooperative)
 {
-	size_t *base = calloc(c->ntopics + 1, sizeof(*base));
-	size_t nslots = 0, i, k, m, *load = NULL;
-	struct slot *sl = NULL;
-	int rc = -1, moved;
+	struct sticky st;
+	size_t i, k;
+	int32_t p;
+	int rc = -1;
 
-	if (base == NULL)
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	st.cooperative = cooperative;
+	st.base = calloc(c->ntopics + 1, sizeof(*st.base));
+	if (st.base == NULL)
 		return -1;
 	for (i = 0; i < c->ntopics; i++) {
-		base[i] = nslots;
-		nslots += c->topics[i].npartitions > 0 ?
+		st.base[i] = st.nslots;
+		st.nslots += c->topics[i].npartitions > 0 ?
 		    (size_t)c->topics[i].npartitions : 0;
 	}
-	sl = calloc(nslots + 1, sizeof(*sl));
-	load = calloc(c->nmembers + 1, sizeof(*load));
-	if (sl == NULL || load == NULL)
+	st.sl = calloc(st.nslots + 1, sizeof(*st.sl));
+	st.load = calloc(c->nmembers + 1, sizeof(*st.load));
+	if (st.sl == NULL || st.load == NULL)
 		goto out;
-	for (i = 0; i < nslots; i++)
-		sl[i].member = SIZE_MAX;
-	for (k = 0; k < c->nmembers; k++) {
-		const struct cproto_member *mb;
-		struct cproto_topic_parts *tp;
-		int32_t ntp, gen, t, j;
-		int alloc;
-
-		m = c->order[k];
-		mb = &c->members[m];
-		if (mb->sub == NULL)
-			continue;
-		if (member_owned(mb->sub, &tp, &ntp, &gen, &alloc) < 0)
-			goto out;
-		for (t = 0; t < ntp; t++) {
-			int ti = find_topic(c, tp[t].topic);
-
-			if (ti < 0 || !subscribed(mb, tp[t].topic))
-				continue;
-			for (j = 0; j < tp[t].npartitions; j++) {
-				int32_t p = tp[t].partitions[j];
-				struct slot *s;
-
-				if (p < 0 || p >= c->topics[ti].npartitions)
-					continue;
-				s = &sl[slot_of(base, (size_t)ti, p)];
-				if (s->member == SIZE_MAX || gen > s->gen) {
-					s->member = m;
-					s->gen = gen;
-				}
-			}
-		}
-		if (alloc)
-			free_parts(tp, ntp);
-	}
-	for (i = 0; i < nslots; i++)
-		if (sl[i].member != SIZE_MAX)
-			load[sl[i].member]++;
-	/* Unowned partitions, in topic and partition order. */
+	for (i = 0; i < st.nslots; i++)
+		st.sl[i].claimant = SIZE_MAX;
+	if (sticky_claims(&st) < 0)
+		goto out;
+	sticky_fill(&st);
+	sticky_balance(&st);
 	for (k = 0; k < c->ntopics; k++) {
-		size_t ti = c->torder[k];
-		int32_t p;
-
-		for (p = 0; p < c->topics[ti].npartitions; p++) {
-			struct slot *s = &sl[slot_of(base, ti, p)];
-			size_t best = SIZE_MAX, j;
-
-			if (s->member != SIZE_MAX)
-				continue;
-			for (j = 0; j < c->nmembers; j++) {
-				m = c->order[j];
-				if (subscribed(&c->members[m],
-				    c->topics[ti].topic) &&
-				    (best == SIZE_MAX || load[m] < load[best]))
-					best = m;
-			}
-			if (best == SIZE_MAX)
-				continue;
-			s->member = best;
-			load[best]++;
-		}
-	}
-	/* Moves from overloaded members; each lowers the sum of squares. */
-	do {
-		moved = 0;
-		for (k = c->ntopics; k-- > 0 && !moved;) {
-			size_t ti = c->torder[k];
-			int32_t p;
-
-			for (p = c->topics[ti].npartitions; p-- > 0 &&
-			    !moved;) {
-				struct slot *s = &sl[slot_of(base, ti, p)];
-				size_t best = SIZE_MAX, j;
-
-				if (s->member == SIZE_MAX)
-					continue;
-				for (j = 0; j < c->nmembers; j++) {
-					m = c->order[j];
-					if (subscribed(&c->members[m],
-					    c->topics[ti].topic) &&
-					    load[m] + 1 < load[s->member] &&
-					    (best == SIZE_MAX ||
-					    load[m] < load[best]))
-						best = m;
-				}
-				if (best == SIZE_MAX)
-					continue;
-				load[s->member]--;
-				load[best]++;
-				s->member = best;
-				moved = 1;
-			}
-		}
-	} while (moved);
-	for (k = 0; k < c->ntopics; k++) {
-		int32_t p;
-
 		for (p = 0; p < c->topics[k].npartitions; p++) {
-			size_t o = sl[slot_of(base, k, p)].member;
+			const struct slot *s = slot_of(&st, k, p);
 
-			if (o != SIZE_MAX && acc_add(&c->acc[o], (int32_t)k,
-			    p) < 0)
+			if (s->member == SIZE_MAX || (cooperative &&
+			    withheld(s)))
+				continue;
+			if (acc_add(&c->acc[s->member], (int32_t)k, p) < 0)
 				goto out;
 		}
 	}
 	rc = 0;
 out:
-	free(base);
-	free(sl);
-	free(load);
+	free(st.base);
+	free(st.sl);
+	free(st.load);
 	return rc;
 }
 
@@ -445,7 +575,14 @@ int
 cproto_assignor_known(const char *name)
 {
 	return strcmp(name, "range") == 0 ||
-	    strcmp(name, "roundrobin") == 0 || strcmp(name, "sticky") == 0;
+	    strcmp(name, "roundrobin") == 0 || strcmp(name, "sticky") == 0 ||
+	    cproto_assignor_cooperative(name);
+}
+
+int
+cproto_assignor_cooperative(const char *name)
+{
+	return strcmp(name, "cooperative-sticky") == 0;
 }
 
 int
@@ -481,7 +618,8 @@ cproto_assign(const char *assignor, const struct cproto_member *members,
 	qsort(c.order, nmembers, sizeof(*c.order), member_cmp);
 	qsort(c.torder, ntopics, sizeof(*c.torder), topic_cmp);
 	if ((strcmp(assignor, "range") == 0 ? assign_range(&c) :
-	    strcmp(assignor, "sticky") == 0 ? assign_sticky(&c) :
+	    strcmp(assignor, "sticky") == 0 ? assign_sticky(&c, 0) :
+	    cproto_assignor_cooperative(assignor) ? assign_sticky(&c, 1) :
 	    assign_roundrobin(&c)) < 0)
 		goto out;
 	for (i = 0; i < nmembers; i++)

@@ -7,7 +7,13 @@
 # at the committed offsets, also across a logd restart; kcat -G and a
 # confluent-kafka Consumer share a group with kcons (range); -o stored,
 # --commit-before (at-most-once), a closed pipe committing nothing
-# beyond what was written, and the usage errors of group mode.
+# beyond what was written, and the usage errors of group mode. The
+# heartbeat thread: a member whose stdout is blocked longer than the
+# session timeout stays a member, and one blocked longer than
+# max.poll.interval.ms leaves and comes back. cooperative-sticky
+# (KIP-429): kcons members alone, with eager members moving over, and
+# with confluent-kafka members doing incremental assignment, each record
+# once and partitions that stay never revoked.
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -56,6 +62,40 @@ while not os.path.exists(stop):
         continue
     sys.stdout.write(m.value().decode() + "\n")
     sys.stdout.flush()
+c.close()
+'
+
+# A confluent-kafka member with cooperative-sticky and incremental
+# assignment: prints values until STOPFILE exists; its rebalance events
+# ("assign P,P", "revoke P", then "closing") go to LOG. It commits what
+# it printed before giving partitions up.
+COOP_PY='
+import os, sys
+from confluent_kafka import Consumer, KafkaException
+addr, group, topic, stop, log = sys.argv[1:6]
+logf = open(log, "w", buffering=1)
+def on_assign(c, parts):
+    logf.write("assign %s\n" % ",".join(str(p.partition) for p in parts))
+    c.incremental_assign(parts)
+def on_revoke(c, parts):
+    logf.write("revoke %s\n" % ",".join(str(p.partition) for p in parts))
+    try:
+        c.commit(asynchronous=False)
+    except KafkaException:
+        pass        # nothing new to commit
+c = Consumer({"bootstrap.servers": addr, "group.id": group,
+              "auto.offset.reset": "earliest",
+              "partition.assignment.strategy": "cooperative-sticky",
+              "session.timeout.ms": 6000, "heartbeat.interval.ms": 300,
+              "auto.commit.interval.ms": 300})
+c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+while not os.path.exists(stop):
+    m = c.poll(0.1)
+    if m is None or m.error():
+        continue
+    sys.stdout.write(m.value().decode() + "\n")
+    sys.stdout.flush()
+logf.write("closing\n")
 c.close()
 '
 
@@ -134,6 +174,48 @@ latest_parts() {
 	awk '/assigned topic/ { buf = buf $NF "\n" }
 	    /partitions assigned/ { last = buf; buf = "" }
 	    END { printf "%s", last }' "$1.err" | sort -n
+}
+
+# revoked_parts NAME: every partition the member revoked (-v -v), sorted.
+revoked_parts() {
+	awk '/revoked topic/ { print $NF }' "$1.err" | sort -n
+}
+
+# py_owned LOG: the partitions a COOP_PY member owns now, sorted.
+py_owned() {
+	[ -f "$1" ] || return 0
+	awk '/^closing/ { exit }
+	    /^(assign|revoke) / { n = split($2, p, ",")
+		for (i = 1; i <= n; i++) own[p[i]] = ($1 == "assign") }
+	    END { for (k in own) if (own[k]) print k }' "$1" | sort -n
+}
+
+# py_count LOG N: the COOP_PY member owns N partitions.
+py_count() {
+	[ "$(py_owned "$1" | wc -l)" -eq "$2" ]
+}
+
+# py_revoked LOG: what it revoked before closing, sorted.
+py_revoked() {
+	awk '/^closing/ { exit }
+	    /^revoke ./ { n = split($2, p, ","); for (i = 1; i <= n; i++)
+		print p[i] }' "$1" | sort -n
+}
+
+# exactly_once FROM TO FILES...: the files hold each of r-FROM .. r-(TO-1)
+# once (values cut at their first dot: padded records).
+exactly_once() {
+	local from=$1 to=$2
+	shift 2
+	cut -d. -f1 "$@" | sort >all
+	seq_values "$from" "$to" >want
+	diff -u want all
+}
+
+# members_of GROUP N: kgroups describe shows N members.
+members_of() {
+	"$BIN_DIR/kgroups" -b "$LOGD_ADDR" describe "$1" >describe.out &&
+	    grep -q "^MEMBERS  *$2\$" describe.out
 }
 
 @test "three members with -e deliver every record exactly once" {
@@ -342,14 +424,181 @@ latest_parts() {
 	    "$(for ((i = 3000 - n; i < 3000; i++)); do echo "r-$i"; done)" ]
 }
 
+@test "a member whose stdout blocks longer than session.timeout.ms stays a member" {
+	create six 6
+	# a's reader reads nothing until the file "go" exists.
+	mkfifo a.fifo
+	(while [ ! -e go ]; do sleep 0.05; done; cat) <a.fifo >a.out &
+	echo "$!" >>"$BATS_TEST_TMPDIR/.pids"
+	"$KCONS" -b "$LOGD_ADDR" -v "${GROUP_X[@]}" -G g -t six >a.fifo \
+	    2>a.err &
+	PID_a=$!
+	echo "$PID_a" >>"$BATS_TEST_TMPDIR/.pids"
+	member b -G g -t six
+	wait_for 20000 assigned a 3
+	wait_for 20000 assigned b 3
+	# 1.5 MB for a: far more than a pipe holds, so its writes block.
+	produce six 6 0 3000 1000
+	wait_for 20000 lines_at_least 1500 b.out
+	grep 'partitions assigned' a.err b.err >assignments
+	grep -c 'timed out' g.log >timeouts || true
+	# Twice the session timeout (6 s) with a's stdout blocked: both stay
+	# members of the same generation.
+	deadline=$(($(now_ms) + 12000))
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		members_of g 2
+		[ ! -s a.out ]
+		sleep 1
+	done
+	grep 'partitions assigned' a.err b.err | diff -u assignments -
+	[ "$(grep -c 'timed out' g.log)" -eq "$(cat timeouts)" ]
+	touch go
+	wait_for 20000 lines_at_least 3000 a.out b.out
+	kill -TERM "$PID_a" "$PID_b"
+	wait "$PID_a"
+	wait "$PID_b"
+	exactly_once 0 3000 a.out b.out
+	[ "$(wc -l <a.out)" -eq 1500 ]
+}
+
+@test "a member blocked longer than max.poll.interval.ms leaves, then comes back" {
+	create six 6
+	mkfifo a.fifo
+	(while [ ! -e go ]; do sleep 0.05; done; cat) <a.fifo >a.out &
+	echo "$!" >>"$BATS_TEST_TMPDIR/.pids"
+	"$KCONS" -b "$LOGD_ADDR" -v "${GROUP_X[@]}" \
+	    -X max.poll.interval.ms=7000 -G g -t six >a.fifo 2>a.err &
+	PID_a=$!
+	echo "$PID_a" >>"$BATS_TEST_TMPDIR/.pids"
+	member b -G g -t six
+	wait_for 20000 assigned a 3
+	wait_for 20000 assigned b 3
+	produce six 6 0 3000 1000
+	# After 7 s without progress a leaves; b takes everything.
+	wait_for 30000 assigned b 6
+	grep -q 'max.poll.interval.ms (7000): leaving the group' a.err
+	members_of g 1
+	touch go
+	wait_for 30000 assigned a 3
+	wait_for 30000 distinct_at_least 3000 a.out b.out
+	kill -TERM "$PID_a" "$PID_b"
+	wait "$PID_a"
+	wait "$PID_b"
+	# Nothing lost; repeats only from what a printed after it left.
+	cut -d. -f1 a.out b.out | sort -u >all
+	seq_values 0 3000 >want
+	diff -u want all
+	cut -d. -f1 a.out b.out | sort | uniq -d >dups
+	cut -d. -f1 a.out | sort >a.sorted
+	[ -z "$(comm -23 dups a.sorted)" ]
+}
+
+@test "cooperative-sticky: members come and go, partitions that stay are never revoked" {
+	create six 6
+	member a -v -G g -a cooperative-sticky -t six
+	wait_for 20000 assigned a 6
+	produce six 6 0 600
+	member b -v -G g -a cooperative-sticky -t six
+	# Two rounds: a revokes three (withheld from b in the first), and b
+	# gets them in the second.
+	wait_for 20000 assigned b 3
+	wait_for 20000 assigned a 3
+	latest_parts a >a.kept
+	[ "$(revoked_parts a)" = "$(printf '%s\n' 0 1 2 3 4 5 |
+	    comm -23 - a.kept)" ]
+	grep -q 'generation [0-9]*: 0 partitions assigned' b.err
+	produce six 6 600 1200
+	member c -v -G g -a cooperative-sticky -t six
+	wait_for 20000 assigned c 2
+	wait_for 20000 assigned a 2
+	wait_for 20000 assigned b 2
+	latest_parts a >a.after
+	latest_parts b >b.after
+	# What a and b still have, they had all along.
+	[ -z "$(comm -12 a.after <(revoked_parts a))" ]
+	[ -z "$(comm -12 b.after <(revoked_parts b))" ]
+	[ "$(revoked_parts b | wc -l)" -eq 1 ]
+	produce six 6 1200 1800
+	kill -TERM "$PID_b"
+	wait "$PID_b"
+	wait_for 20000 assigned a 3
+	wait_for 20000 assigned c 3
+	produce six 6 1800 2400
+	wait_for 20000 lines_at_least 2400 a.out b.out c.out
+	kill -TERM "$PID_a" "$PID_c"
+	wait "$PID_a"
+	wait "$PID_c"
+	exactly_once 0 2400 a.out b.out c.out
+	grep -q 'protocol cooperative-sticky' g.log
+}
+
+@test "cooperative-sticky: eager members offering it too share the group" {
+	create six 6
+	# a offers cooperative-sticky only: the group can pick nothing else.
+	member a -G g -a cooperative-sticky -t six
+	wait_for 20000 assigned a 6
+	member b -G g -a range,cooperative-sticky -t six
+	wait_for 20000 assigned a 3
+	wait_for 20000 assigned b 3
+	produce six 6 0 600
+	member c -G g -a roundrobin,cooperative-sticky -t six
+	wait_for 20000 assigned c 2
+	wait_for 20000 assigned a 2
+	wait_for 20000 assigned b 2
+	produce six 6 600 1200
+	wait_for 20000 lines_at_least 1200 a.out b.out c.out
+	kill -TERM "$PID_a" "$PID_b" "$PID_c"
+	wait "$PID_a"
+	wait "$PID_b"
+	wait "$PID_c"
+	exactly_once 0 1200 a.out b.out c.out
+	grep -q 'protocol cooperative-sticky' g.log
+	[ "$(grep -c 'protocol range\|protocol roundrobin' g.log)" -eq 0 ]
+}
+
+@test "cooperative-sticky: kcons and confluent-kafka (incremental assign) share a group" {
+	create six 6
+	member a -v -G g -a cooperative-sticky -t six
+	wait_for 20000 assigned a 6
+	produce six 6 0 600
+	"$PY" -c "$COOP_PY" "$LOGD_ADDR" g six "$BATS_TEST_TMPDIR/stop" \
+	    py.log >py.out 2>py.err &
+	PID_py=$!
+	echo "$PID_py" >>"$BATS_TEST_TMPDIR/.pids"
+	wait_for 30000 py_count py.log 3
+	wait_for 20000 assigned a 3
+	produce six 6 600 1200
+	member b -v -G g -a cooperative-sticky -t six
+	wait_for 30000 assigned b 2
+	wait_for 20000 assigned a 2
+	wait_for 20000 py_count py.log 2
+	produce six 6 1200 1800
+	wait_for 20000 lines_at_least 1800 a.out b.out py.out
+	# Each gave up only what moved: a three then one, py one.
+	latest_parts a >a.after
+	[ "$(revoked_parts a | wc -l)" -eq 4 ]
+	[ -z "$(comm -12 a.after <(revoked_parts a))" ]
+	[ "$(py_revoked py.log | wc -l)" -eq 1 ]
+	[ -z "$(comm -12 <(py_owned py.log) <(py_revoked py.log))" ]
+	# py leaves: a and b take its two.
+	touch "$BATS_TEST_TMPDIR/stop"
+	wait "$PID_py"
+	wait_for 20000 assigned a 3
+	wait_for 20000 assigned b 3
+	produce six 6 1800 2400
+	wait_for 20000 lines_at_least 2400 a.out b.out py.out
+	kill -TERM "$PID_a" "$PID_b"
+	wait "$PID_a"
+	wait "$PID_b"
+	exactly_once 0 2400 a.out b.out py.out
+}
+
 @test "group mode usage errors exit 64" {
 	run -64 "$KCONS" -b "$LOGD_ADDR" -o stored -t x
 	[[ "$output" == *"-o stored needs -G"* ]]
 	run -64 "$KCONS" -b "$LOGD_ADDR" -B -t x
-	run -64 "$KCONS" -b "$LOGD_ADDR" -G g -a cooperative-sticky -t x
-	[[ "$output" == *"unknown assignor 'cooperative-sticky'"* ]]
 	run -64 "$KCONS" -b "$LOGD_ADDR" -G g -a sticky-ish -t x
-	[[ "$output" == *"unknown assignor 'sticky-ish'"* ]]
+	[[ "$output" == *"unknown assignor 'sticky-ish' (use range, roundrobin, sticky or cooperative-sticky)"* ]]
 	run -64 "$KCONS" -b "$LOGD_ADDR" -G g -p 0 -t x
 	run -78 "$KCONS" -b "$LOGD_ADDR" -G g -X heartbeat.interval.ms=9000 \
 	    -X session.timeout.ms=6000 -t x

@@ -39,8 +39,9 @@ static const char help_text[] =
     "group and commit the offsets of what was written.\n"
     "\n"
     "  -0, --null              end each record with a NUL byte (-D '\\0')\n"
-    "  -a, --assignor LIST     group assignors: range, roundrobin, sticky\n"
-    "                          (default range,roundrobin)\n"
+    "  -a, --assignor LIST     group assignors: range, roundrobin, sticky,\n"
+    "                          cooperative-sticky (incremental rebalancing\n"
+    "                          when alone; default range,roundrobin)\n"
     "  -B, --commit-before     -G: commit before writing (at-most-once)\n"
     "  -b, --brokers LIST      host:port,... (else $KLOG_BROKERS)\n"
     "  -c, --count N           exit after N records\n"
@@ -65,6 +66,9 @@ static const char help_text[] =
     "  -v, --verbose           more messages on stderr (repeatable)\n"
     "  -X, --property K=V      client property; -X list, -X dump\n"
     "  -Z, --print-null        print null keys and values as NULL\n"
+    "\n"
+    "With -G, heartbeats come from their own thread: a blocked stdout keeps\n"
+    "the membership for up to max.poll.interval.ms (-X, default 300000).\n"
     "\n"
     "Exit status: 0 done (-e, -c, -i, closed pipe, signal), 1 failed, 64\n"
     "usage, 67 unknown topic or partition, 69 no broker, 75 timeout, 78\n"
@@ -124,7 +128,8 @@ print_version(void)
 	    "Metadata v1-6, FindCoordinator v0-2, JoinGroup v0-5,\n"
 	    "          SyncGroup v0-3, Heartbeat v0-3, LeaveGroup v0-3, "
 	    "OffsetCommit v2-7,\n          OffsetFetch v1-5\n"
-	    "assignors: range, roundrobin, sticky\ncodecs:", KLOG_VERSION);
+	    "assignors: range, roundrobin, sticky, cooperative-sticky\ncodecs:",
+	    KLOG_VERSION);
 	for (c = COMPRESS_NONE; c <= COMPRESS_ZSTD; c++)
 		printf(" %s", compress_codec_name(c));
 	printf("\n");
@@ -555,6 +560,7 @@ kc_release(struct kc *kc)
 	kc_out_release(&kc->out);
 	kc_group_free(kc);
 	kcl_free(kc->k);
+	kc_offsets_release(kc);
 }
 
 static int
@@ -583,6 +589,7 @@ kcons_run(const struct kc_opts *o)
 			usage_error("%s", e.msg);
 		goto fail;
 	}
+	kc.cfg = cfg;
 	if (kcl_metadata(kc.k, (const char *const *)o->topics, o->ntopics,
 	    false, &e) < 0) {
 		if (e.code == EXIT_UNAVAILABLE)

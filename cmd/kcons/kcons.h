@@ -5,7 +5,9 @@
  * stdout writer. One thread drives everything from kcl_poll(); fetch
  * callbacks copy the record bytes they receive into `pending` and queue
  * the next Fetch at once, and the main loop formats what is pending while
- * that Fetch is on its way (pipelining without a second thread).
+ * that Fetch is on its way (pipelining without a second thread). Group
+ * mode adds one thread, the heartbeat thread (kcons_heartbeat.c), which
+ * shares nothing with this one but a small locked struct.
  *
  * Offsets: for each partition `fetch_offset` is where the next Fetch
  * starts (past every complete batch already received) and `out_offset`
@@ -143,6 +145,7 @@ struct kc_part {
 	int64_t committed;
 	int64_t written;
 	int64_t commit_done;
+	bool fresh;			/* assigned by this rebalance */
 };
 
 /* One broker we fetch from; a Fetch in flight lists its partitions. */
@@ -222,6 +225,9 @@ struct kc_out {
 	enum kc_out_mode mode;
 	bool closed;			/* EPIPE: the reader went away */
 	bool failed;			/* another write error (exit 74) */
+	bool hold;			/* records only buffer: no flush */
+	void (*on_write)(void *arg);	/* after each write that moved bytes */
+	void *on_write_arg;
 };
 
 struct kc_topic {
@@ -231,11 +237,13 @@ struct kc_topic {
 };
 
 struct kc_group;
+struct lo_req;
 
 struct kc {
 	const struct kc_opts *o;
 	struct kc_group *g;		/* group mode state; NULL standalone */
 	struct kc_settings s;
+	struct kcl_config cfg;		/* what kcl_new() was given */
 	struct kcl *k;
 	struct kc_topic *topics;
 	size_t ntopics;
@@ -259,6 +267,7 @@ struct kc {
 	int64_t trouble_since;		/* monotonic ms; 0: all is well */
 	struct err trouble;		/* what went wrong most recently */
 	int64_t last_record_ms;		/* monotonic: for -i */
+	struct lo_req *lo_abandoned;	/* kcons_offsets.c's, after a signal */
 };
 
 /*
@@ -282,9 +291,12 @@ int kc_time_parse(const char *s, int64_t now_ms, int64_t *out,
 /*
  * kcons_offsets.c: the start (and -e end) of every partition, waiting up
  * to -m for leaders; a reset query for one partition on connection c;
- * leaders from fresh metadata (EXIT_NOUSER when a topic is gone).
+ * leaders from fresh metadata (EXIT_NOUSER when a topic is gone);
+ * kc_offsets_release() frees queries abandoned on a signal (after the
+ * client stopped polling).
  */
 int kc_resolve_offsets(struct kc *kc, struct err *e);
+void kc_offsets_release(struct kc *kc);
 void kc_reset_send(struct kc *kc, struct kc_part *p, struct kcl_conn *c);
 int kc_refresh_metadata(struct kc *kc, struct err *e);
 
@@ -303,19 +315,28 @@ struct kc_part *kc_part_find(struct kc *kc, struct proto_str topic,
  * kcons_group.c, kcons_coord.c: consumer-group mode (every partition
  * is KC_P_IDLE until assigned). kc_group_new() reads -a and the group
  * settings (EXIT_USAGE, EXIT_CONFIG); kc_group_tick() runs from the
- * consume loop (joins, rebalances, heartbeats, periodic commits; false
- * when kcons must stop); kc_group_poll_ms() caps the loop's wait;
+ * consume loop (joins, rebalances, what the heartbeat thread reported,
+ * periodic commits; false when kcons must stop); kc_group_poll_ms()
+ * caps the loop's wait and kc_group_poll_fd() (-1: none) is a pipe to
+ * poll that wakes it when the heartbeat thread has news;
  * kc_group_written() notes that everything printed so far reached
- * stdout; kc_group_before_print()
+ * stdout; kc_group_lost() says the partitions are no longer ours (the
+ * membership is gone: print nothing more); kc_group_alive() tells the
+ * heartbeat thread the main thread is not stuck (it waits on brokers,
+ * not on stdout; a no-op outside group mode); kc_group_before_print()
  * commits ahead of printing for --commit-before (false: do not print);
- * kc_group_finish() commits and leaves the group; kc_group_free().
+ * kc_group_finish() stops the heartbeat thread, commits and leaves the
+ * group; kc_group_free().
  */
 int kc_group_new(struct kc *kc, struct err *e);
 bool kc_group_tick(struct kc *kc, int64_t now);
 int64_t kc_group_poll_ms(const struct kc *kc, int64_t now);
+int kc_group_poll_fd(const struct kc *kc);
 void kc_group_written(struct kc *kc);
 bool kc_group_before_print(struct kc *kc);
 bool kc_group_assigned(const struct kc *kc);
+bool kc_group_lost(const struct kc *kc);
+void kc_group_alive(struct kc *kc);
 void kc_group_finish(struct kc *kc);
 void kc_group_free(struct kc *kc);
 
@@ -327,7 +348,9 @@ void kc_drain_pending(struct kc *kc);
  * a bad format; format one record into kc->out, writing it out as the
  * output mode says (-1 when kcons must stop); decode \n \t \xNN ... of
  * -D and -K. The writer: kc_out_flush() writes everything buffered and
- * returns -1 after EPIPE (o->closed) or another error (o->failed, logged).
+ * returns -1 after EPIPE (o->closed) or another error (o->failed, logged);
+ * kc_out_flush_ready() writes only what stdout takes without blocking
+ * and keeps the rest (the same return values).
  */
 int kc_fmt_compile(struct kc_fmt *f, const struct kc_opts *o,
     struct err *e);
@@ -339,5 +362,6 @@ int kc_unescape(const char *s, struct buf *out, struct err *e);
 void kc_out_init(struct kc_out *o, int fd, bool unbuffered);
 void kc_out_release(struct kc_out *o);
 int kc_out_flush(struct kc_out *o);
+int kc_out_flush_ready(struct kc_out *o);
 
 #endif

@@ -66,16 +66,33 @@ kg_call_send(struct kc_group *g, struct kcl_conn *c, struct err *e)
 }
 
 /*
- * Wait for a call, serving every connection. 0 with the body to read in
- * br, -1 with e set (the call is freed), or 1 when a signal came first
- * (the call stays listed: its callback may still run).
+ * One round of a wait: print if a cooperative join allows it, and count
+ * as progress (waiting on the group is not the stall max.poll.interval.ms
+ * is about). true when the wait must give up: on a signal, and while
+ * printing on any stop.
+ */
+static bool
+wait_round(struct kc *kc)
+{
+	const struct kc_group *g = kc->g;
+
+	kg_serve(kc);
+	kc_group_alive(kc);
+	return !g->finishing && (kc_signalled || (g->serve && kc->stop));
+}
+
+/*
+ * Wait for a call, serving every connection (and printing, during a
+ * cooperative join). 0 with the body to read in br, -1 with e set (the
+ * call is freed), or 1 when interrupted first (the call stays listed:
+ * its callback may still run).
  */
 int
 kg_call_wait(struct kc *kc, struct g_call *call, struct breader *br,
     struct err *e)
 {
 	while (!call->done) {
-		if (kc_signalled && !kc->g->finishing)
+		if (wait_round(kc))
 			return 1;
 		if (kcl_poll(kc->k, NULL, 0, 200, e) < 0)
 			return -1;
@@ -113,9 +130,10 @@ kg_pause_ms(struct kc *kc, int32_t ms)
 	struct err e = { 0 };
 
 	while ((now = clock_mono_ms()) < until) {
-		if (kc_signalled && !kc->g->finishing)
+		if (wait_round(kc))
 			return false;
-		if (kcl_poll(kc->k, NULL, 0, (int)(until - now), &e) < 0)
+		if (kcl_poll(kc->k, NULL, 0, until - now > 200 ? 200 :
+		    (int)(until - now), &e) < 0)
 			return false;
 	}
 	return true;
@@ -331,8 +349,10 @@ commit_offsets(struct kc *kc, const int64_t *target, struct err *e)
 		g->coordinator = -1;
 	if (first == KERR_UNKNOWN_MEMBER_ID)
 		g->member_id[0] = '\0';
-	if (first == KERR_UNKNOWN_MEMBER_ID || first == KERR_ILLEGAL_GENERATION ||
-	    first == KERR_REBALANCE_IN_PROGRESS)
+	if (first == KERR_UNKNOWN_MEMBER_ID ||
+	    first == KERR_ILLEGAL_GENERATION)
+		g->lost = true;
+	if (g->lost || first == KERR_REBALANCE_IN_PROGRESS)
 		g->need_join = true;
 	return err_set(e, EXIT_TEMPFAIL, "group '%s': commit failed: %s",
 	    g->id, kg_error_name(first));

@@ -391,8 +391,13 @@ fetch_cb(struct kcl *k, const struct kcl_response *r, void *arg)
 		    kcl_conn_name(r->conn));
 		kc->trouble_since = 0;
 	}
-	/* Pipelining: the next Fetch goes out before these records print. */
-	fetch_send(kc, l, r->conn);
+	/*
+	 * Pipelining: the next Fetch goes out before these records print,
+	 * unless a response is already waiting to be printed (a cooperative
+	 * join prints only what stdout takes): the loop sends it later.
+	 */
+	if (kc->pending.len < (size_t)kc->s.fetch_max_bytes)
+		fetch_send(kc, l, r->conn);
 }
 
 static void
@@ -474,6 +479,9 @@ kc_drain_pending(struct kc *kc)
 		for (pos = 0; pos < c->len && !kc->stop; pos += b.size) {
 			if (c->gen != p->gen || p->state != KC_P_ACTIVE)
 				break;
+			/* Others own our partitions now: drop the rest. */
+			if (kc->g != NULL && kc_group_lost(kc))
+				break;
 			if (rec_batch_parse(data + pos, c->len - pos, &b,
 			    &e) < 0) {
 				err_wrap(&e, "topic '%s' partition %" PRId32,
@@ -491,18 +499,25 @@ kc_drain_pending(struct kc *kc)
 	buf_clear(&kc->pending);
 }
 
+/*
+ * Every partition reached its end. A group member with no partition is
+ * never done: one may come (the next cooperative round hands over what
+ * was withheld, or a member leaves).
+ */
 static bool
 all_done(const struct kc *kc)
 {
-	size_t i;
+	size_t i, owned = 0;
 
 	if (kc->g != NULL && !kc_group_assigned(kc))
 		return false;
-	for (i = 0; i < kc->nparts; i++)
+	for (i = 0; i < kc->nparts; i++) {
 		if (kc->parts[i].state != KC_P_DONE &&
 		    kc->parts[i].state != KC_P_IDLE)
 			return false;
-	return true;
+		owned += kc->parts[i].state != KC_P_IDLE;
+	}
+	return kc->g == NULL || owned > 0;
 }
 
 /* Send Fetches (and reset queries) that are due; may connect. */
@@ -636,9 +651,9 @@ stdout_pollable(int fd)
 int
 kc_consume(struct kc *kc)
 {
-	struct pollfd out = { kc->out.fd, 0, 0 };
+	struct pollfd fds[2];
 	struct err e = { 0 };
-	int nextra = stdout_pollable(kc->out.fd) ? 1 : 0;
+	int nout = stdout_pollable(kc->out.fd) ? 1 : 0, nfds;
 	int64_t now;
 
 	kc->last_record_ms = clock_mono_ms();
@@ -664,12 +679,19 @@ kc_consume(struct kc *kc)
 		}
 		if (kc->g != NULL)
 			kc_group_written(kc);
-		if (kcl_poll(kc->k, &out, nextra, poll_timeout(kc, now),
+		/* stdout's reader leaving; the heartbeat thread's news. */
+		nfds = 0;
+		if (nout > 0)
+			fds[nfds++] = (struct pollfd){ kc->out.fd, 0, 0 };
+		if (kc->g != NULL && kc_group_poll_fd(kc) >= 0)
+			fds[nfds++] = (struct pollfd){ kc_group_poll_fd(kc),
+			    POLLIN, 0 };
+		if (kcl_poll(kc->k, fds, nfds, poll_timeout(kc, now),
 		    &e) < 0) {
 			kc_fail(kc, &e);
 			break;
 		}
-		if (nextra > 0 && (out.revents & (POLLERR | POLLHUP))) {
+		if (nout > 0 && (fds[0].revents & (POLLERR | POLLHUP))) {
 			log_debug("standard output was closed: stopping");
 			kc->out.closed = true;
 			break;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,8 +479,8 @@ kc_fmt_record(struct kc *kc, const struct kc_part *p,
 		return -1;
 	}
 	kc->bytes_out += b->len - start;
-	if ((kc->out.mode == KC_OUT_RECORD || b->len >= kc->out.flush_at) &&
-	    kc_out_flush(&kc->out) < 0) {
+	if (!kc->out.hold && (kc->out.mode == KC_OUT_RECORD ||
+	    b->len >= kc->out.flush_at) && kc_out_flush(&kc->out) < 0) {
 		kc->stop = true;
 		return -1;
 	}
@@ -515,6 +516,8 @@ kc_out_flush(struct kc_out *o)
 		n = write(o->fd, o->b.data + off, o->b.len - off);
 		if (n > 0) {
 			off += (size_t)n;
+			if (o->on_write != NULL)
+				o->on_write(o->on_write_arg);
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -531,5 +534,56 @@ kc_out_flush(struct kc_out *o)
 		}
 	}
 	o->b.len = 0;
+	return o->closed || o->failed ? -1 : 0;
+}
+
+#ifndef PIPE_BUF
+#define PIPE_BUF 512
+#endif
+
+/* One write of what poll() says fits now; false when none does. */
+static bool
+write_ready(struct kc_out *o, size_t *off)
+{
+	struct pollfd pfd = { o->fd, POLLOUT, 0 };
+	size_t n = o->b.len - *off;
+	ssize_t w;
+
+	if (poll(&pfd, 1, 0) <= 0 || pfd.revents == 0)
+		return false;
+	/* At most PIPE_BUF: a pipe with room for that takes it at once. */
+	w = write(o->fd, o->b.data + *off, n > PIPE_BUF ? PIPE_BUF : n);
+	if (w > 0) {
+		*off += (size_t)w;
+		if (o->on_write != NULL)
+			o->on_write(o->on_write_arg);
+		return true;
+	}
+	if (w < 0 && errno == EINTR)
+		return true;
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return false;
+	if (w < 0 && errno == EPIPE) {
+		log_debug("standard output was closed: stopping");
+		o->closed = true;
+	} else {
+		log_warn("unable to write to standard output");
+		o->failed = true;
+	}
+	return false;
+}
+
+int
+kc_out_flush_ready(struct kc_out *o)
+{
+	size_t off = 0;
+
+	while (off < o->b.len && !o->closed && !o->failed &&
+	    write_ready(o, &off))
+		;
+	if (off > 0) {
+		memmove(o->b.data, o->b.data + off, o->b.len - off);
+		o->b.len -= off;
+	}
 	return o->closed || o->failed ? -1 : 0;
 }

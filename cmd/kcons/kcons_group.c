@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Consumer-group mode (-G): membership through the group coordinator
- * (FindCoordinator, JoinGroup with KIP-394 member ids, SyncGroup,
- * Heartbeat, LeaveGroup), the client-side assignment done by the leader
- * (cproto_assign), and offset commits. The protocol is eager: before
- * rejoining, every owned partition is drained to stdout, its written
- * offsets are committed and it goes back to KC_P_IDLE; after SyncGroup
- * the new partitions start at their committed offsets (OffsetFetch) or,
- * without one, where -o says.
+ * (FindCoordinator, JoinGroup with KIP-394 member ids, SyncGroup), the
+ * rejoin loop, and the consume loop's side: what the heartbeat thread
+ * reported (kcons_heartbeat.c sends the heartbeats, on a connection of
+ * its own, so that a blocked stdout does not get us evicted), periodic
+ * commits, set-up and the end. What a member gives up and takes in a
+ * rebalance, eager or cooperative, is kcons_rebalance.c's.
  *
  * Commits are at-least-once: only `written` offsets (records known to
  * have reached stdout) are committed, never more, and never lower than
  * what this member committed before. With --commit-before a batch is
  * committed before it is printed (at-most-once). Joins and commits wait
- * for their answer (other connections keep being served); heartbeats
- * are sent from the consume loop without waiting.
+ * for their answer (other connections keep being served, and a
+ * cooperative member keeps printing meanwhile).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,54 +28,6 @@
 #include "banned.h"
 
 /* Membership */
-
-/*
- * Our subscription, as JoinGroup member metadata: v1 with the partitions
- * of the last assignment as owned ones, and for "sticky" the same again
- * as StickyAssignorUserData v1 (with its generation), which is what the
- * Java and librdkafka sticky assignors read.
- */
-static void
-put_subscription(struct buf *b, const struct kc *kc, const char *protocol)
-{
-	const struct kc_group *g = kc->g;
-	struct cproto_subscription s;
-	struct buf ud;
-	int32_t i, j;
-
-	buf_init(&ud);
-	memset(&s, 0, sizeof(s));
-	s.version = 1;
-	s.topics = kc->o->topics;
-	s.ntopics = (int32_t)kc->o->ntopics;
-	s.user_data_len = -1;
-	s.owned = g->prev.topics;
-	s.nowned = g->prev.ntopics;
-	if (strcmp(protocol, "sticky") == 0 && g->prev.ntopics > 0) {
-		buf_put_i32(&ud, g->prev.ntopics);
-		for (i = 0; i < g->prev.ntopics; i++) {
-			proto_put_cstr(&ud, g->prev.topics[i].topic);
-			buf_put_i32(&ud, g->prev.topics[i].npartitions);
-			for (j = 0; j < g->prev.topics[i].npartitions; j++)
-				buf_put_i32(&ud,
-				    g->prev.topics[i].partitions[j]);
-		}
-		buf_put_i32(&ud, g->prev_gen);
-		s.user_data = ud.data;
-		s.user_data_len = (int32_t)ud.len;
-	}
-	cproto_subscription_encode(b, &s);
-	buf_release(&ud);
-}
-
-struct joined {
-	int32_t generation;
-	char *protocol;
-	bool leader;
-	size_t nmembers;
-	char **ids;
-	struct cproto_subscription *subs;
-};
 
 static void
 joined_release(struct joined *j)
@@ -103,7 +54,10 @@ str_of(struct proto_str s)
 	return p;
 }
 
-/* What the JoinGroup error code asks for. */
+/*
+ * What a JoinGroup or SyncGroup error code asks for. An unknown member id
+ * or a generation gone means the partitions we hold are lost.
+ */
 static enum g_step
 join_code(struct kc *kc, int16_t code, struct err *e)
 {
@@ -113,12 +67,14 @@ join_code(struct kc *kc, int16_t code, struct err *e)
 	case KERR_NONE:
 		return G_OK;
 	case KERR_MEMBER_ID_REQUIRED:
+	case KERR_REBALANCE_IN_PROGRESS:
 		return G_AGAIN;
 	case KERR_UNKNOWN_MEMBER_ID:
 		g->member_id[0] = '\0';
+		g->lost = true;
 		return G_AGAIN;
-	case KERR_REBALANCE_IN_PROGRESS:
 	case KERR_ILLEGAL_GENERATION:
+		g->lost = true;
 		return G_AGAIN;
 	case KERR_NOT_COORDINATOR:
 	case KERR_COORDINATOR_NOT_AVAILABLE:
@@ -175,7 +131,7 @@ join_group(struct kc *kc, struct kcl_conn *c, struct joined *j, struct err *e)
 		proto_put_cstr(b, g->protocols[k]);
 		at = b->len;
 		buf_put_i32(b, 0);
-		put_subscription(b, kc, g->protocols[k]);
+		kg_put_subscription(b, kc, g->protocols[k]);
 		be32_store(b->data + at, (uint32_t)(b->len - at - 4));
 	}
 	if ((call = kg_call_send(g, c, e)) == NULL) {
@@ -238,107 +194,12 @@ join_group(struct kc *kc, struct kcl_conn *c, struct joined *j, struct err *e)
 	return step;
 }
 
-/* The leader's work: every member's assignment, encoded for SyncGroup. */
-static int
-compute_assignments(struct kc *kc, const struct joined *j, struct buf *enc,
-    size_t *offs, struct err *e)
-{
-	struct cproto_member *m = xcalloc(j->nmembers + 1, sizeof(*m));
-	struct cproto_assignment *out = xcalloc(j->nmembers + 1,
-	    sizeof(*out));
-	struct cproto_topic_meta *tm = NULL;
-	const char **names = NULL;
-	size_t i, nnames = 0, ntm = 0, k;
-	int32_t t;
-	int rc = -1;
-
-	for (i = 0; i < j->nmembers; i++) {
-		m[i].member_id = j->ids[i];
-		m[i].sub = &j->subs[i];
-		for (t = 0; t < j->subs[i].ntopics; t++) {
-			for (k = 0; k < nnames; k++)
-				if (strcmp(names[k], j->subs[i].topics[t]) == 0)
-					break;
-			if (k < nnames)
-				continue;
-			names = xrealloc(names, (nnames + 1) * sizeof(*names));
-			names[nnames++] = j->subs[i].topics[t];
-		}
-	}
-	/* Other members may follow topics we do not: ask about them too. */
-	if (kcl_metadata(kc->k, names, nnames, false, e) < 0)
-		goto out;
-	tm = xcalloc(nnames + 1, sizeof(*tm));
-	for (k = 0; k < nnames; k++) {
-		const struct kcl_topic *kt = kcl_topic(kc->k, names[k]);
-
-		if (kt == NULL || kt->npartitions <= 0) {
-			log_warnx("group '%s': topic '%s' is unknown: nobody "
-			    "gets it", kc->g->id, names[k]);
-			continue;
-		}
-		tm[ntm].topic = names[k];
-		tm[ntm].npartitions = kt->npartitions;
-		ntm++;
-	}
-	if (cproto_assign(j->protocol, m, j->nmembers, tm, ntm, out, e) < 0)
-		goto out;
-	for (i = 0; i < j->nmembers; i++) {
-		offs[i] = enc->len;
-		cproto_assignment_encode(enc, &out[i]);
-		cproto_assignment_release(&out[i]);
-	}
-	offs[j->nmembers] = enc->len;
-	rc = 0;
-out:
-	free(m);
-	free(out);
-	free(tm);
-	free(names);
-	return rc;
-}
-
-/* Take the partitions of an assignment: KC_P_RESOLVE until started. */
-static void
-take_assignment(struct kc *kc, const struct cproto_assignment *a)
-{
-	int32_t t, k;
-	size_t n = 0;
-
-	for (t = 0; t < a->ntopics; t++) {
-		struct proto_str name = { a->topics[t].topic,
-		    (int32_t)strlen(a->topics[t].topic) };
-
-		for (k = 0; k < a->topics[t].npartitions; k++) {
-			int32_t id = a->topics[t].partitions[k];
-			struct kc_part *p = kc_part_find(kc, name, id);
-
-			if (p == NULL) {
-				log_warnx("group '%s': assigned topic '%s' "
-				    "partition %" PRId32 " that kcons does "
-				    "not know: ignored", kc->g->id,
-				    a->topics[t].topic, id);
-				continue;
-			}
-			p->state = KC_P_RESOLVE;
-			p->gen++;
-			p->committed = -1;
-			p->need_leader = p->leader < 0;
-			n++;
-			log_debug("group '%s': assigned topic '%s' partition %"
-			    PRId32, kc->g->id, p->topic, p->id);
-		}
-	}
-	log_info("group '%s': generation %" PRId32 ": %zu partitions "
-	    "assigned", kc->g->id, kc->g->generation, n);
-}
-
+/* SyncGroup: on G_OK our assignment is in *a (release it). */
 static enum g_step
 sync_group(struct kc *kc, struct kcl_conn *c, const struct joined *j,
-    struct err *e)
+    struct cproto_assignment *a, struct err *e)
 {
 	struct kc_group *g = kc->g;
-	struct cproto_assignment a;
 	struct g_call *call;
 	struct breader br;
 	struct buf enc, *b;
@@ -348,7 +209,7 @@ sync_group(struct kc *kc, struct kcl_conn *c, const struct joined *j,
 	int v, rc;
 
 	buf_init(&enc);
-	if (j->leader && compute_assignments(kc, j, &enc, offs, e) < 0) {
+	if (j->leader && kg_compute_assignments(kc, j, &enc, offs, e) < 0) {
 		free(offs);
 		buf_release(&enc);
 		return e->code == EXIT_UNAVAILABLE ? G_RETRY : G_FATAL;
@@ -398,79 +259,77 @@ sync_group(struct kc *kc, struct kcl_conn *c, const struct joined *j,
 		return join_code(kc, code, e);
 	}
 	rc = cproto_assignment_decode(bytes.p, bytes.len > 0 ?
-	    (size_t)bytes.len : 0, &a, e);
+	    (size_t)bytes.len : 0, a, e);
 	kg_call_free(g, call);
 	if (rc < 0) {
-		cproto_assignment_release(&a);
+		cproto_assignment_release(a);
 		return G_FATAL;
 	}
 	g->generation = j->generation;
 	free(g->protocol);
 	g->protocol = xstrdup(j->protocol);
-	take_assignment(kc, &a);
-	cproto_assignment_release(&g->prev);
-	g->prev = a;
-	g->prev_gen = g->generation;
 	return G_OK;
 }
 
-/* Give back every partition: print, commit what was written, forget. */
-static void
-revoke_all(struct kc *kc)
+/* The heartbeat thread starts with the first join. */
+static int
+start_heartbeats(struct kc *kc, struct err *e)
 {
-	struct err e = { 0 };
-	size_t i, n = 0;
+	struct kc_group *g = kc->g;
+	struct kc_hb_settings s;
 
-	for (i = 0; i < kc->nparts; i++)
-		n += kc->parts[i].state != KC_P_IDLE;
-	if (n == 0)
-		return;
-	kc_drain_pending(kc);
-	if (kc->out.b.len > 0)
-		(void)kc_out_flush(&kc->out);
-	kc_group_written(kc);
-	if (kg_commit_written(kc, &e) < 0)
-		log_warnx("%s (the partitions' new owners may repeat records)",
-		    e.msg);
-	for (i = 0; i < kc->nparts; i++) {
-		struct kc_part *p = &kc->parts[i];
-
-		if (p->state == KC_P_IDLE)
-			continue;
-		p->state = KC_P_IDLE;
-		p->gen++;
-	}
-	log_debug("group '%s': %zu partitions revoked", kc->g->id, n);
+	if (g->hb != NULL)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.client = kc->cfg;
+	s.group = g->id;
+	s.topics = (const char *const *)kc->o->topics;
+	s.ntopics = kc->o->ntopics;
+	s.heartbeat_ms = g->heartbeat_ms;
+	s.max_poll_ms = g->rebalance_ms;
+	s.backoff_ms = kc->s.backoff_max_ms;
+	if (kc_hb_start(&s, &g->hb, e) < 0)
+		return -1;
+	kc->out.on_write = kc_hb_progress;
+	kc->out.on_write_arg = g->hb;
+	return 0;
 }
 
-/* Join, sync, and start the partitions assigned; -1 when kcons stops. */
+/*
+ * JoinGroup and SyncGroup until both succeed; the assignment in *a.
+ * Heartbeats pause while joining and start once JoinGroup answered.
+ */
 static int
-rejoin(struct kc *kc)
+join_and_sync(struct kc *kc, struct cproto_assignment *a)
 {
 	struct kc_group *g = kc->g;
 	struct err e = { 0 };
 	struct kcl_conn *c;
 	enum g_step step;
-	size_t i;
 	int again = 0;
 
-	revoke_all(kc);
-	g->generation = -1;
 	for (;;) {
 		struct joined j;
 
 		if (kc_signalled || kc->stop)
 			return -1;
+		if (g->lost)
+			kg_prepare_join(kc);
+		kc_hb_member(g->hb, g->member_id, -1);
+		g->generation = -1;
 		memset(&j, 0, sizeof(j));
 		step = G_RETRY;
 		if ((c = kg_coordinator(kc, &e)) != NULL) {
 			step = join_group(kc, c, &j, &e);
-			if (step == G_OK)
-				step = sync_group(kc, c, &j, &e);
+			if (step == G_OK) {
+				kc_hb_member(g->hb, g->member_id,
+				    j.generation);
+				step = sync_group(kc, c, &j, a, &e);
+			}
 		}
 		joined_release(&j);
 		if (step == G_OK)
-			break;
+			return 0;
 		if (step == G_FATAL) {
 			kc_fail(kc, &e);
 			return -1;
@@ -483,6 +342,22 @@ rejoin(struct kc *kc)
 		    !kg_pause_ms(kc, kc->s.backoff_ms))
 			return -1;
 	}
+}
+
+/* Where the partitions new to us start: committed offsets, else -o. */
+static int
+start_fresh(struct kc *kc)
+{
+	struct kc_group *g = kc->g;
+	struct err e = { 0 };
+	struct kcl_conn *c;
+	enum g_step step;
+	size_t i, n = 0;
+
+	for (i = 0; i < kc->nparts; i++)
+		n += kc->parts[i].fresh;
+	if (n == 0)
+		return 0;
 	for (;;) {
 		if ((c = kg_coordinator(kc, &e)) != NULL)
 			step = kg_fetch_committed(kc, c, &e);
@@ -494,7 +369,8 @@ rejoin(struct kc *kc)
 			kc_fail(kc, &e);
 			return -1;
 		}
-		if (!kg_trouble(kc, &e) || !kg_pause_ms(kc, kc->s.backoff_max_ms))
+		if (!kg_trouble(kc, &e) ||
+		    !kg_pause_ms(kc, kc->s.backoff_max_ms))
 			return -1;
 	}
 	/* Start offsets (and the -e snapshot) of what is new to us. */
@@ -505,111 +381,79 @@ rejoin(struct kc *kc)
 	for (i = 0; i < kc->nparts; i++) {
 		struct kc_part *p = &kc->parts[i];
 
-		if (p->state == KC_P_IDLE || p->state == KC_P_RESOLVE)
+		if (!p->fresh || p->state == KC_P_RESOLVE)
 			continue;
+		p->fresh = false;
 		p->written = p->out_offset;
 		p->commit_done = p->committed;
 		log_debug("group '%s': topic '%s' partition %" PRId32 " starts "
 		    "at %" PRId64 " (committed %" PRId64 ")", g->id, p->topic,
 		    p->id, p->out_offset, p->committed);
 	}
-	kc->trouble_since = 0;
-	g->assigned = true;
-	g->need_join = false;
-	g->hb_due = clock_mono_ms() + g->heartbeat_ms;
 	return 0;
 }
 
-/* Heartbeats */
-
-static void
-heartbeat_send(struct kc *kc, int64_t now)
+/* Join, sync, and start the partitions assigned; -1 when kcons stops. */
+static int
+rejoin(struct kc *kc)
 {
 	struct kc_group *g = kc->g;
+	struct cproto_assignment a;
 	struct err e = { 0 };
-	struct kcl_conn *c;
-	struct buf *b;
-	int v;
+	size_t revoked;
 
-	g->hb_due = now + g->heartbeat_ms;
-	if ((c = kg_coordinator(kc, &e)) == NULL) {
-		(void)kg_trouble(kc, &e);
-		g->hb_due = now + kc->s.backoff_max_ms;
-		return;
-	}
-	v = kcl_version(c, API_HEARTBEAT, 0, 3);
-	if (v < 0) {
-		err_set(&e, EXIT_PROTOCOL, "broker %s does not support "
-		    "Heartbeat v0-3", kcl_conn_name(c));
+	if (start_heartbeats(kc, &e) < 0) {
 		kc_fail(kc, &e);
-		return;
+		return -1;
 	}
-	b = kcl_request_begin(c, API_HEARTBEAT, (int16_t)v);
-	proto_put_cstr(b, g->id);
-	buf_put_i32(b, g->generation);
-	proto_put_cstr(b, g->member_id);
-	if (v >= 3)
-		proto_put_cstr(b, NULL);
-	g->hb = kg_call_send(g, c, &e);
-	if (g->hb == NULL) {
-		g->coordinator = -1;
-		(void)kg_trouble(kc, &e);
-	}
+	kg_prepare_join(kc);
+	memset(&a, 0, sizeof(a));
+	if (join_and_sync(kc, &a) < 0)
+		return -1;
+	revoked = kg_take_assignment(kc, &a);
+	cproto_assignment_release(&g->prev);
+	g->prev = a;
+	g->prev_gen = g->generation;
+	if (start_fresh(kc) < 0)
+		return -1;
+	kc->trouble_since = 0;
+	g->assigned = true;
+	/* KIP-429: what we gave up goes to its new owner in the next round. */
+	g->need_join = g->lost || (g->cooperative && revoked > 0);
+	if (g->cooperative && revoked > 0)
+		log_info("group '%s': %zu partitions revoked: joining again",
+		    g->id, revoked);
+	return 0;
 }
 
+/* What the heartbeat thread found out. */
 static void
-heartbeat_done(struct kc *kc)
+take_reports(struct kc *kc)
 {
 	struct kc_group *g = kc->g;
-	struct g_call *call = g->hb;
-	struct breader br;
-	struct err e = { 0 };
-	int16_t code;
+	struct kc_hb_report r;
 
-	g->hb = NULL;
-	if (call->fail.code != 0) {
+	if (g->hb == NULL || kc_hb_take(g->hb, &r) == 0)
+		return;
+	if (r.flags & KC_HB_FATAL) {
+		kc_fail(kc, &r.fatal);
+		return;
+	}
+	if (r.flags & KC_HB_COORDINATOR)
 		g->coordinator = -1;
-		g->hb_due = clock_mono_ms() + kc->s.backoff_max_ms;
-		(void)kg_trouble(kc, &call->fail);
-		kg_call_free(g, call);
-		return;
-	}
-	br_init(&br, call->body.data, call->body.len);
-	if (call->version >= 1)
-		(void)br_i32(&br);
-	code = br_i16(&br);
-	if (!br_ok(&br))
-		code = KERR_NONE;
-	kg_call_free(g, call);
-	switch (code) {
-	case KERR_NONE:
-		if (kc->trouble_since != 0 && !kc->need_metadata)
-			kc->trouble_since = 0;
-		return;
-	case KERR_REBALANCE_IN_PROGRESS:
-		log_info("group '%s': rebalancing", g->id);
-		g->need_join = true;
-		return;
-	case KERR_UNKNOWN_MEMBER_ID:
+	if (r.flags & KC_HB_TROUBLE)
+		(void)kg_trouble(kc, &r.trouble);
+	else if ((r.flags & KC_HB_OK) && kc->trouble_since != 0 &&
+	    !kc->need_metadata)
+		kc->trouble_since = 0;
+	if (r.flags & KC_HB_NEW_MEMBER)
 		g->member_id[0] = '\0';
-		/* FALLTHROUGH */
-	case KERR_ILLEGAL_GENERATION:
-		log_warnx("group '%s': %s: joining again", g->id,
-		    kg_error_name(code));
+	if (r.flags & KC_HB_LOST)
+		g->lost = true;
+	if ((r.flags & KC_HB_REJOIN) && !g->need_join)
+		log_info("group '%s': rebalancing", g->id);
+	if (r.flags & (KC_HB_LOST | KC_HB_REJOIN))
 		g->need_join = true;
-		return;
-	default:
-		if (kg_coordinator_error(code)) {
-			g->coordinator = -1;
-			err_set(&e, EXIT_TEMPFAIL, "group '%s': heartbeat: %s",
-			    g->id, kg_error_name(code));
-			(void)kg_trouble(kc, &e);
-			return;
-		}
-		err_set(&e, EXIT_FAIL, "group '%s': heartbeat failed: %s",
-		    g->id, kg_error_name(code));
-		kc_fail(kc, &e);
-	}
 }
 
 /* The loop's side */
@@ -620,13 +464,15 @@ kc_group_tick(struct kc *kc, int64_t now)
 	struct kc_group *g = kc->g;
 	struct err e = { 0 };
 
-	if (g->hb != NULL && g->hb->done)
-		heartbeat_done(kc);
-	if (g->need_join) {
-		if (g->hb != NULL)
-			return true;	/* its answer first: one at a time */
-		if (rejoin(kc) < 0)
+	kc_group_alive(kc);
+	take_reports(kc);
+	if (g->need_join && !kc->stop) {
+		g->serve = g->cooperative;
+		if (rejoin(kc) < 0) {
+			g->serve = false;
 			return false;
+		}
+		g->serve = false;
 		now = clock_mono_ms();
 		g->commit_due = now + g->commit_ms;
 	}
@@ -637,8 +483,6 @@ kc_group_tick(struct kc *kc, int64_t now)
 		if (kg_commit_written(kc, &e) < 0)
 			log_warnx("%s", e.msg);
 	}
-	if (g->hb == NULL && !g->need_join && now >= g->hb_due)
-		heartbeat_send(kc, now);
 	return !kc->stop;
 }
 
@@ -648,12 +492,30 @@ kc_group_poll_ms(const struct kc *kc, int64_t now)
 	const struct kc_group *g = kc->g;
 	int64_t t = g->commit_due - now;
 
-	/* A rejoin waits for the heartbeat in flight, whose answer wakes us. */
 	if (g->need_join)
-		return g->hb == NULL ? 0 : t < 0 ? 0 : t;
-	if (g->hb == NULL && g->hb_due - now < t)
-		t = g->hb_due - now;
+		return 0;
 	return t < 0 ? 0 : t;
+}
+
+int
+kc_group_poll_fd(const struct kc *kc)
+{
+	return kc->g->hb != NULL ? kc_hb_fd(kc->g->hb) : -1;
+}
+
+void
+kc_group_alive(struct kc *kc)
+{
+	if (kc->g != NULL && kc->g->hb != NULL)
+		kc_hb_progress(kc->g->hb);
+}
+
+bool
+kc_group_lost(const struct kc *kc)
+{
+	const struct kc_group *g = kc->g;
+
+	return g->lost || (g->hb != NULL && kc_hb_lost(g->hb));
 }
 
 bool
@@ -692,12 +554,19 @@ read_group_settings(struct kc *kc, struct kc_group *g, struct err *e)
 	return 0;
 }
 
-/* -a range,roundrobin: each name once, known to cproto. */
+/*
+ * -a range,roundrobin: each name known to cproto. As in Java, the
+ * member rebalances cooperatively only when every assignor it offers
+ * supports that (-a cooperative-sticky), else eagerly, whichever
+ * assignor the group picks: a group never mixes the two, and offering
+ * "range,cooperative-sticky" is how a group moves over to cooperative.
+ */
 static int
 parse_assignors(struct kc_group *g, const char *arg, struct err *e)
 {
 	const char *p = arg;
 
+	g->cooperative = true;
 	for (;;) {
 		size_t n = strcspn(p, ",");
 		char *name = xmalloc(n + 1);
@@ -709,7 +578,10 @@ parse_assignors(struct kc_group *g, const char *arg, struct err *e)
 		g->protocols[g->nprotocols++] = name;
 		if (!cproto_assignor_known(name))
 			return err_set(e, EXIT_USAGE, "-a: unknown assignor "
-			    "'%s' (use range, roundrobin or sticky)", name);
+			    "'%s' (use range, roundrobin, sticky or "
+			    "cooperative-sticky)", name);
+		if (!cproto_assignor_cooperative(name))
+			g->cooperative = false;
 		if (p[n] == '\0')
 			break;
 		p += n + 1;
@@ -726,6 +598,7 @@ kc_group_new(struct kc *kc, struct err *e)
 	g->id = kc->o->group;
 	g->coordinator = -1;
 	g->generation = -1;
+	g->prev_gen = -1;
 	g->member_id = xstrdup("");
 	g->need_join = true;
 	if (parse_assignors(g, kc->o->assignor ? kc->o->assignor :
@@ -743,8 +616,14 @@ kc_group_finish(struct kc *kc)
 	if (g == NULL)
 		return;
 	g->finishing = true;
+	/* Heartbeats end first: nothing may speak for us once we left. */
+	if (g->hb != NULL) {
+		kc_hb_stop(g->hb);
+		kc->out.on_write = NULL;
+		take_reports(kc);
+	}
 	kc_group_written(kc);
-	if (g->generation >= 0 && kg_commit_written(kc, &e) < 0)
+	if (g->generation >= 0 && !g->lost && kg_commit_written(kc, &e) < 0)
 		log_warnx("%s", e.msg);
 	kg_leave_group(kc);
 }
@@ -757,6 +636,8 @@ kc_group_free(struct kc *kc)
 
 	if (g == NULL)
 		return;
+	kc_hb_free(g->hb);
+	kc->out.on_write = NULL;
 	while (g->calls != NULL) {
 		struct g_call *next = g->calls->next;
 

@@ -59,13 +59,20 @@ kc_refresh_metadata(struct kc *kc, struct err *e)
 
 /* ListOffsets */
 
-/* One request in flight: one kind of query for the partitions of a leader. */
+/*
+ * One request in flight: one kind of query for the partitions of a
+ * leader. One still out when its round gave up (a signal) is abandoned:
+ * kept on kc->lo_abandoned until kc_offsets_release(), since the group's
+ * last commit polls the client again and its answer may still come.
+ */
 struct lo_req {
 	struct kc *kc;
 	enum lo_kind kind;
 	size_t *parts;
 	size_t n;
 	bool done;
+	bool abandoned;
+	struct lo_req *next;
 };
 
 static bool
@@ -188,6 +195,8 @@ lo_cb(struct kcl *k, const struct kcl_response *r, void *arg)
 
 	(void)k;
 	q->done = true;
+	if (q->abandoned)
+		return;
 	if (r->failure != NULL) {
 		kc_trouble(q->kc, r->failure);
 		for (i = 0; i < q->n; i++)
@@ -410,18 +419,21 @@ resolve_round(struct kc *kc, unsigned need, struct err *e)
 			;
 		if (i == nreqs || kc_signalled)
 			break;
+		kc_group_alive(kc);
 		if (kcl_poll(kc->k, NULL, 0, 1000, e) < 0) {
 			rc = -1;
 			break;
 		}
 	}
-	/*
-	 * Requests still out (after a signal) must never call back: nothing
-	 * polls the client again once kc->stop is set.
-	 */
 	if (i < nreqs)
 		kc->stop = true;
 	for (i = 0; i < nreqs; i++) {
+		if (!reqs[i]->done) {
+			reqs[i]->abandoned = true;
+			reqs[i]->next = kc->lo_abandoned;
+			kc->lo_abandoned = reqs[i];
+			continue;
+		}
 		free(reqs[i]->parts);
 		free(reqs[i]);
 	}
@@ -491,6 +503,7 @@ kc_resolve_offsets(struct kc *kc, struct err *e)
 			    " ms", kc->parts[i].topic, kc->parts[i].id,
 			    kc->o->timeout_ms);
 		}
+		kc_group_alive(kc);
 		if (kcl_poll(kc->k, NULL, 0, backoff, e) < 0)
 			return -1;
 		backoff = backoff * 2 > kc->s.backoff_max_ms ?
@@ -504,6 +517,18 @@ kc_resolve_offsets(struct kc *kc, struct err *e)
 	}
 	kc->trouble_since = 0;
 	return 0;
+}
+
+void
+kc_offsets_release(struct kc *kc)
+{
+	while (kc->lo_abandoned != NULL) {
+		struct lo_req *q = kc->lo_abandoned;
+
+		kc->lo_abandoned = q->next;
+		free(q->parts);
+		free(q);
+	}
 }
 
 /* auto.offset.reset while consuming */
