@@ -75,6 +75,19 @@ buf_extend(struct buf *b, size_t n)
 }
 
 void
+buf_compact(struct buf *b, size_t *off, size_t slack)
+{
+	if (*off == b->len) {
+		b->len = 0;
+		*off = 0;
+	} else if (*off > slack) {
+		memmove(b->data, b->data + *off, b->len - *off);
+		b->len -= *off;
+		*off = 0;
+	}
+}
+
+void
 buf_put(struct buf *b, const void *p, size_t n)
 {
 	uint8_t *dst;

@@ -30,6 +30,14 @@ int buf_reserve(struct buf *b, size_t extra);
 /* Return a pointer to `n` new bytes at the end (uninitialised), or NULL. */
 uint8_t *buf_extend(struct buf *b, size_t n);
 
+/*
+ * A reader has consumed the first *off bytes of `b`: forget them. A fully
+ * read buffer is emptied; otherwise the rest moves to the front once more
+ * than `slack` bytes are consumed (0: always), so that input buffers do
+ * not creep. *off is the read position afterwards.
+ */
+void buf_compact(struct buf *b, size_t *off, size_t slack);
+
 void buf_put(struct buf *b, const void *p, size_t n);
 void buf_put_str(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);

@@ -115,9 +115,8 @@ ckpt_get(const struct ckpt *c, const char *topic, int32_t partition,
 	return 1;
 }
 
-/* A decimal without sign or leading zeros (except "0"), at most max. */
-static bool
-parse_num(const char *s, size_t len, int64_t max, int64_t *out)
+bool
+ckpt_parse_num(const char *s, size_t len, int64_t max, int64_t *out)
 {
 	int64_t v = 0;
 	size_t i;
@@ -153,10 +152,11 @@ parse_entry(const char *s, size_t len, struct ckpt_entry *out)
 	out->topic[sp1 - s] = '\0';
 	if (!ckpt_topic_valid(out->topic))
 		return "invalid topic name";
-	if (!parse_num(sp1 + 1, (size_t)(sp2 - sp1 - 1), INT32_MAX, &partition))
+	if (!ckpt_parse_num(sp1 + 1, (size_t)(sp2 - sp1 - 1), INT32_MAX,
+	    &partition))
 		return "invalid partition";
 	out->partition = (int32_t)partition;
-	if (!parse_num(sp2 + 1, len - (size_t)(sp2 + 1 - s), INT64_MAX,
+	if (!ckpt_parse_num(sp2 + 1, len - (size_t)(sp2 + 1 - s), INT64_MAX,
 	    &out->offset))
 		return "invalid offset";
 	return NULL;
@@ -210,23 +210,49 @@ check_duplicates(const char *path, const struct ckpt *c, struct err *e)
 	return r;
 }
 
+/* Prefix the entry's problem in `e` with "path:line: ". */
+static void
+at_line(const char *path, size_t line, struct err *e)
+{
+	char why[sizeof(e->msg)];
+
+	if (e == NULL || e->code != EXIT_DATAERR)
+		return;
+	memcpy(why, e->msg, sizeof(why));
+	err_set(e, EXIT_DATAERR, "%s:%zu: %s", path, line, why);
+}
+
+/* Check line 1 (the version) or 2 (the entry count, into *count). */
+static int
+parse_head(const char *path, size_t line, const char *p, size_t n,
+    int64_t *count, struct err *e)
+{
+	int64_t version;
+
+	if (line == 1 && (!ckpt_parse_num(p, n, INT64_MAX, &version) ||
+	    version != 0))
+		return err_set(e, EXIT_DATAERR, "%s:1: unsupported version "
+		    "'%.*s' (expected 0)", path, (int)(n > 20 ? 20 : n), p);
+	if (line == 2 && !ckpt_parse_num(p, n, INT32_MAX, count))
+		return err_set(e, EXIT_DATAERR, "%s:2: invalid entry count "
+		    "'%.*s'", path, (int)(n > 20 ? 20 : n), p);
+	return 0;
+}
+
 int
-ckpt_read(const char *path, struct ckpt *c, struct err *e)
+ckpt_read_lines(const char *path, size_t max_size, ckpt_line_fn *fn,
+    void *arg, struct err *e)
 {
 	char *text = NULL;
 	const char *p, *end, *nl;
-	int64_t version, count = -1;
-	size_t len, line = 0;
-	struct ckpt_entry ent;
-	const char *why;
+	int64_t count = -1;
+	size_t len, line = 0, found = 0;
 	int r = -1;
 
-	c->count = 0;
-	if (file_read_all(path, CKPT_MAX_FILE, &text, &len, e) < 0)
+	if (file_read_all(path, max_size, &text, &len, e) < 0)
 		return -1;
-	p = text;
 	end = text + len;
-	for (; p < end; p = nl + 1) {
+	for (p = text; p < end; p = nl + 1) {
 		size_t n;
 
 		line++;
@@ -234,34 +260,19 @@ ckpt_read(const char *path, struct ckpt *c, struct err *e)
 		if (nl == NULL)
 			nl = end;	/* no final newline: tolerated */
 		n = (size_t)(nl - p);
-		if (line == 1) {
-			if (!parse_num(p, n, INT64_MAX, &version) ||
-			    version != 0) {
-				err_set(e, EXIT_DATAERR, "%s:1: unsupported "
-				    "version '%.*s' (expected 0)", path,
-				    (int)(n > 20 ? 20 : n), p);
+		if (line <= 2) {
+			if (parse_head(path, line, p, n, &count, e) < 0)
 				goto out;
-			}
-		} else if (line == 2) {
-			if (!parse_num(p, n, INT32_MAX, &count)) {
-				err_set(e, EXIT_DATAERR,
-				    "%s:2: invalid entry count '%.*s'", path,
-				    (int)(n > 20 ? 20 : n), p);
-				goto out;
-			}
 		} else if ((int64_t)line - 2 > count) {
 			err_set(e, EXIT_DATAERR,
 			    "%s:%zu: more entries than the count of %" PRId64,
 			    path, line, count);
 			goto out;
+		} else if (fn(arg, p, n, e) < 0) {
+			at_line(path, line, e);
+			goto out;
 		} else {
-			if ((why = parse_entry(p, n, &ent)) != NULL) {
-				err_set(e, EXIT_DATAERR, "%s:%zu: %s", path,
-				    line, why);
-				goto out;
-			}
-			if (add(c, ent.topic, ent.partition, ent.offset, e) < 0)
-				goto out;
+			found++;
 		}
 	}
 	if (line < 2) {
@@ -269,32 +280,55 @@ ckpt_read(const char *path, struct ckpt *c, struct err *e)
 		    line == 0 ? "version" : "entry count");
 		goto out;
 	}
-	if ((int64_t)c->count != count) {
+	if ((int64_t)found != count) {
 		err_set(e, EXIT_DATAERR,
 		    "%s:%zu: expected %" PRId64 " entries, found %zu", path,
-		    line, count, c->count);
+		    line, count, found);
 		goto out;
 	}
-	r = check_duplicates(path, c, e);
+	r = 0;
 out:
-	if (r < 0)
-		c->count = 0;
 	free(text);
 	return r;
 }
 
+static int
+read_entry(void *arg, const char *line, size_t len, struct err *e)
+{
+	struct ckpt *c = arg;
+	struct ckpt_entry ent;
+	const char *why = parse_entry(line, len, &ent);
+
+	if (why != NULL)
+		return err_set(e, EXIT_DATAERR, "%s", why);
+	return add(c, ent.topic, ent.partition, ent.offset, e);
+}
+
 int
-ckpt_write(const char *path, const struct ckpt *c, struct err *e)
+ckpt_read(const char *path, struct ckpt *c, struct err *e)
+{
+	int r;
+
+	c->count = 0;
+	r = ckpt_read_lines(path, CKPT_MAX_FILE, read_entry, c, e);
+	if (r == 0)
+		r = check_duplicates(path, c, e);
+	if (r < 0)
+		c->count = 0;
+	return r;
+}
+
+int
+ckpt_write_lines(const char *path, size_t count, ckpt_put_fn *fn,
+    const void *arg, struct err *e)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
 	int r;
 
-	buf_printf(&b, "0\n%zu\n", c->count);
-	for (i = 0; i < c->count; i++)
-		buf_printf(&b, "%s %" PRId32 " %" PRId64 "\n",
-		    c->entries[i].topic, c->entries[i].partition,
-		    c->entries[i].offset);
+	buf_printf(&b, "0\n%zu\n", count);
+	for (i = 0; i < count; i++)
+		fn(arg, i, &b);
 	if (b.failed) {
 		buf_release(&b);
 		return err_set(e, EXIT_OSERR, "out of memory writing '%s'",
@@ -303,4 +337,19 @@ ckpt_write(const char *path, const struct ckpt *c, struct err *e)
 	r = file_write_atomic(path, b.data, b.len, e);
 	buf_release(&b);
 	return r;
+}
+
+static void
+put_entry(const void *arg, size_t i, struct buf *b)
+{
+	const struct ckpt_entry *ent = &((const struct ckpt *)arg)->entries[i];
+
+	buf_printf(b, "%s %" PRId32 " %" PRId64 "\n", ent->topic,
+	    ent->partition, ent->offset);
+}
+
+int
+ckpt_write(const char *path, const struct ckpt *c, struct err *e)
+{
+	return ckpt_write_lines(path, c->count, put_entry, c, e);
 }

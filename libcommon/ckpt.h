@@ -9,7 +9,9 @@
  *   <topic> <partition> <offset>   count times, single spaces
  *
  * Written atomically (temp file, fsync, rename, fsync of the directory);
- * read with every line checked, errors naming file:line.
+ * read with every line checked, errors naming file:line. The framing
+ * (version, count, one entry a line) is also offered on its own for
+ * other files of the same shape (leader-epoch-checkpoint).
  */
 #ifndef KLOG_CKPT_H
 #define KLOG_CKPT_H
@@ -18,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 /* Kafka's limit on topic name length. */
@@ -68,5 +71,34 @@ int ckpt_read(const char *path, struct ckpt *c, struct err *e);
 
 /* Replace `path` atomically with the entries of `c`. 0 or -1. */
 int ckpt_write(const char *path, const struct ckpt *c, struct err *e);
+
+/*
+ * Takes one entry line (`len` bytes, no newline). Returns 0, or -1 with
+ * `e` set: EXIT_DATAERR with just the problem ("invalid offset"), which
+ * the reader prefixes with "path:line: ", or any other code, passed on.
+ */
+typedef int ckpt_line_fn(void *arg, const char *line, size_t len,
+    struct err *e);
+/* Appends entry `i` of the file, newline included, to `b`. */
+typedef void ckpt_put_fn(const void *arg, size_t i, struct buf *b);
+
+/*
+ * Read a file in checkpoint format, at most `max_size` bytes: check the
+ * version and the count, and hand each entry line to `fn(arg, ...)`.
+ * Errors as ckpt_read() (except duplicates), and whatever `fn` sets.
+ */
+int ckpt_read_lines(const char *path, size_t max_size, ckpt_line_fn *fn,
+    void *arg, struct err *e);
+
+/*
+ * Replace `path` atomically with a file in checkpoint format of `count`
+ * entries, each written by `fn(arg, i, b)`. 0, or -1 with EXIT_OSERR (out
+ * of memory) or file_write_atomic()'s error.
+ */
+int ckpt_write_lines(const char *path, size_t count, ckpt_put_fn *fn,
+    const void *arg, struct err *e);
+
+/* A decimal without sign or leading zeros (except "0"), at most max. */
+bool ckpt_parse_num(const char *s, size_t len, int64_t max, int64_t *out);
 
 #endif

@@ -364,23 +364,14 @@ complete_written(struct kcl_conn *c)
 static int
 conn_write(struct kcl_conn *c)
 {
-	while (c->out_sent < c->out.len) {
-		ssize_t n = write(c->fd, c->out.data + c->out_sent,
-		    c->out.len - c->out_sent);
+	if (net_send_some(c->fd, c->out.data, c->out.len, &c->out_sent,
+	    0) < 0) {
+		struct err why;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			struct err why;
-
-			err_sys(&why, EXIT_UNAVAILABLE, "broker %s: write failed",
-			    c->name);
-			conn_fail(c, &why);
-			return -1;
-		}
-		c->out_sent += (size_t)n;
+		err_sys(&why, EXIT_UNAVAILABLE, "broker %s: write failed",
+		    c->name);
+		conn_fail(c, &why);
+		return -1;
 	}
 	if (c->out_sent == c->out.len && !c->building) {
 		c->out_base += c->out.len;
@@ -410,18 +401,18 @@ conn_dispatch(struct kcl_conn *c)
 		size_t avail = c->in.len - c->in_off;
 		uint8_t *p = c->in.data + c->in_off;
 		int32_t size, corr;
+		int rc;
 		struct inflight f;
 		struct breader body;
 		struct kcl_response r;
 
-		if (avail < 4)
-			break;
-		size = (int32_t)be32_load(p);
-		if (size < 4 || size > c->k->cfg.max_response_bytes) {
+		rc = proto_frame_peek(p, avail, c->k->cfg.max_response_bytes,
+		    &size);
+		if (rc < 0) {
 			conn_protocol_error(c, "response size out of range");
 			return;
 		}
-		if (avail < 4 + (size_t)size)
+		if (rc == 0)
 			break;
 		complete_written(c);
 		corr = (int32_t)be32_load(p + 4);
@@ -442,54 +433,42 @@ conn_dispatch(struct kcl_conn *c)
 		if (f.cb != NULL)
 			f.cb(c->k, &r, f.arg);
 	}
-	if (c->in_off == c->in.len) {
-		c->in.len = 0;
-		c->in_off = 0;
-	} else if (c->in_off > c->in.cap / 2) {
-		memmove(c->in.data, c->in.data + c->in_off,
-		    c->in.len - c->in_off);
-		c->in.len -= c->in_off;
-		c->in_off = 0;
-	}
+	buf_compact(&c->in, &c->in_off, c->in.cap / 2);
+}
+
+/* Fail the connection after net_read_buf() returned `n` (0 or -1). */
+static void
+conn_read_fail(struct kcl_conn *c, ssize_t n)
+{
+	struct err why;
+
+	if (c->in.failed)
+		err_set(&why, EXIT_OSERR, "out of memory reading from "
+		    "broker %s", c->name);
+	else if (n == 0)
+		err_set(&why, EXIT_UNAVAILABLE, "broker %s closed the "
+		    "connection", c->name);
+	else
+		err_sys(&why, EXIT_UNAVAILABLE, "broker %s: read failed",
+		    c->name);
+	conn_fail(c, &why);
 }
 
 static int
 conn_read(struct kcl_conn *c)
 {
 	for (;;) {
-		ssize_t n;
+		ssize_t n = net_read_buf(c->fd, &c->in, READ_CHUNK);
 
-		if (buf_reserve(&c->in, READ_CHUNK) < 0) {
-			struct err why;
-
-			err_set(&why, EXIT_OSERR, "out of memory reading from "
-			    "broker %s", c->name);
-			conn_fail(c, &why);
-			return -1;
-		}
-		n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
 		if (n > 0) {
-			c->in.len += (size_t)n;
 			if ((size_t)n < READ_CHUNK)
 				break;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		{
-			struct err why;
-
-			if (n == 0)
-				err_set(&why, EXIT_UNAVAILABLE, "broker %s closed "
-				    "the connection", c->name);
-			else
-				err_sys(&why, EXIT_UNAVAILABLE, "broker %s: read "
-				    "failed", c->name);
-			conn_fail(c, &why);
-			return -1;
-		}
+		conn_read_fail(c, n);
+		return -1;
 	}
 	conn_dispatch(c);
 	return 0;

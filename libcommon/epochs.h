@@ -35,9 +35,13 @@ const struct epoch_entry *epoch_cache_entry(const struct epoch_cache *c,
     size_t i);
 
 /*
- * Record that `epoch` starts at `start_offset` and persist it. An epoch
- * not above the latest is ignored (already known); entries whose start
- * offset is at or above `start_offset` are replaced, as Kafka's assign().
+ * Record that `epoch` starts at `start_offset` and persist it, as Kafka's
+ * assign(): the latest epoch again at or after its start is a no-op (the
+ * common case, one call per appended batch); otherwise every entry with
+ * an epoch >= `epoch` or a start offset >= `start_offset` is dropped
+ * (it described a truncated log) and the new one appended. 0, or -1 with
+ * EXIT_SOFTWARE (a negative epoch or offset), EXIT_OSERR, or the write's
+ * error (the entry is then in memory but not on disk).
  */
 int epoch_cache_assign(struct epoch_cache *c, int32_t epoch,
     int64_t start_offset, struct err *e);
@@ -49,12 +53,17 @@ int epoch_cache_truncate_from_end(struct epoch_cache *c, int64_t end_offset,
  * drop entries wholly below it and move the first one up to it. */
 int epoch_cache_truncate_from_start(struct epoch_cache *c,
     int64_t start_offset, struct err *e);
+/* Forget every entry and persist (the log was emptied and restarted
+ * elsewhere, Kafka's truncateFullyAndStartAt). */
+int epoch_cache_clear(struct epoch_cache *c, struct err *e);
 
 /*
  * OffsetForLeaderEpoch's answer for `epoch` on a log whose end offset is
  * `log_end_offset`: the largest known epoch <= `epoch` and the offset where
  * the next higher epoch starts (or the log end offset when it is the
- * latest). An epoch below every known one gives (-1, -1).
+ * latest). An undefined (negative) epoch, one above every known one, or
+ * an empty cache gives (-1, -1). An epoch below every known one gives
+ * (`epoch`, start of the first known epoch), as Kafka since KIP-279.
  */
 void epoch_cache_end_offset_for(const struct epoch_cache *c, int32_t epoch,
     int64_t log_end_offset, int32_t *out_epoch, int64_t *out_end_offset);

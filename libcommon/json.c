@@ -366,6 +366,24 @@ json_obj_bytes(struct json_obj *o, const char *key, const void *data,
 }
 
 void
+json_obj_i64_or_null(struct json_obj *o, const char *key, int64_t v)
+{
+	if (v < 0)
+		json_obj_null(o, key);
+	else
+		json_obj_i64(o, key, v);
+}
+
+void
+json_obj_cstr_or_null(struct json_obj *o, const char *key, const char *s)
+{
+	if (*s == '\0')
+		json_obj_null(o, key);
+	else
+		json_obj_cstr(o, key, s);
+}
+
+void
 json_arr_begin(struct json_arr *a, struct buf *b)
 {
 	a->b = b;

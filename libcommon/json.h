@@ -103,6 +103,11 @@ void json_obj_null(struct json_obj *o, const char *key);
 void json_obj_cstr(struct json_obj *o, const char *key, const char *s);
 void json_obj_bytes(struct json_obj *o, const char *key, const void *data,
     int64_t len);
+/* `v`, or null when it is negative (unknown, as -1 offsets are). */
+void json_obj_i64_or_null(struct json_obj *o, const char *key, int64_t v);
+/* `s`, or null when it is empty (no error message, no rack). */
+void json_obj_cstr_or_null(struct json_obj *o, const char *key,
+    const char *s);
 
 struct json_arr {
 	struct buf *b;

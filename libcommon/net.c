@@ -301,3 +301,39 @@ net_set_nodelay(int fd)
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
+
+int
+net_send_some(int fd, const void *p, size_t len, size_t *sent, int flags)
+{
+	const uint8_t *bytes = p;
+
+	while (*sent < len) {
+		ssize_t n = send(fd, bytes + *sent, len - *sent, flags);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		*sent += (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t
+net_read_buf(int fd, struct buf *b, size_t chunk)
+{
+	ssize_t n;
+
+	if (buf_reserve(b, chunk) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	do
+		n = read(fd, b->data + b->len, b->cap - b->len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		b->len += (size_t)n;
+	return n;
+}

@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define NET_HOST_MAX 256
@@ -50,5 +52,24 @@ void net_peer_addr(int fd, char *dst, size_t dst_size);
 
 int net_set_nonblocking(int fd, int on);
 void net_set_nodelay(int fd);
+
+/*
+ * Send bytes [*sent, len) of `p` on the non-blocking socket `fd` until
+ * all are out or the socket is full, retrying EINTR; *sent advances past
+ * what went out. `flags` go to send(2): 0 behaves as write(2). Returns 0
+ * (all sent when *sent == len, else the socket is full), or -1 with errno
+ * set when a send failed or sent nothing.
+ */
+int net_send_some(int fd, const void *p, size_t len, size_t *sent,
+    int flags);
+
+/*
+ * Append to `b` what one read(2) of up to `chunk` bytes (at least; all
+ * the room `b` has) gets from `fd`, retrying EINTR. Returns the byte
+ * count, 0 at end of file, or -1 with errno set: EAGAIN when a
+ * non-blocking fd has nothing now, ENOMEM with b->failed set when `b`
+ * could not grow.
+ */
+ssize_t net_read_buf(int fd, struct buf *b, size_t chunk);
 
 #endif

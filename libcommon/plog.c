@@ -147,6 +147,7 @@ plog_delete_seg(struct plog *log, size_t i, struct err *e)
 	memmove(log->segs + i, log->segs + i + 1,
 	    (log->nsegs - i - 1) * sizeof(*log->segs));
 	log->nsegs--;
+	log->gen++;
 	return seg_delete(s, e);
 }
 

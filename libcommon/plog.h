@@ -8,7 +8,9 @@
  *
  * Invariants: segment base offsets increase; only the last segment (the
  * active one) is written; every offset below the recovery point is on
- * disk (fsynced). One thread at a time: callers serialise access.
+ * disk (fsynced). One thread at a time: callers serialise access. The
+ * one exception is compaction's plog_compact_step(), which may run on
+ * another thread because it reads only a snapshot the job owns.
  *
  * Resources: the active segment holds one fd and two read-write index
  * mappings (sparse files of index_max_bytes). Older segments hold no fd
@@ -227,6 +229,16 @@ int plog_offset_for_timestamp(struct plog *log, int64_t ts,
 int plog_truncate_to(struct plog *log, int64_t offset, struct err *e);
 
 /*
+ * Remove every segment and restart the log empty at `offset` (any value,
+ * above the log end offset too): a follower whose leader's log no longer
+ * overlaps its own (Kafka's truncateFullyAndStartAt). The log start
+ * offset, log end offset and recovery point all become `offset`; the
+ * cleaner checkpoint is unset. 0 or -1 (EXIT_USAGE for a negative
+ * offset, EXIT_IOERR; a log left without a segment is marked failed).
+ */
+int plog_reset_at(struct plog *log, int64_t offset, struct err *e);
+
+/*
  * Raise the log start offset to `offset` (DeleteRecords) and delete the
  * segments that lie entirely below it (never the active one). No-op when
  * offset <= log start offset. Returns 0, PLOG_OUT_OF_RANGE (EXIT_DATAERR)
@@ -343,6 +355,13 @@ struct plog_compact_opts {
 	unsigned crash_at;		/* tests only: 0, or stop before the
 					 * n-th file operation of a swap as
 					 * a crash would (see plog_compact) */
+	/*
+	 * Polled before every read and while throttled (at least every
+	 * 50 ms): true abandons the pass with EXIT_TEMPFAIL, as for a
+	 * shutdown. Called on the thread running the step; NULL: never.
+	 */
+	bool (*stop)(void *arg);
+	void *stop_arg;
 };
 
 /* Kafka's defaults, now_ms = the wall clock, no bound, no throttle. */
@@ -393,13 +412,100 @@ struct plog_compact_result {
  * `out` may be NULL. Returns 0, or -1 with EXIT_USAGE (bad options, an
  * offset map too small for one key), EXIT_SOFTWARE (read-only or failed
  * log), EXIT_DATAERR (a corrupt batch: nothing is swapped for its
- * group), EXIT_IOERR/EXIT_OSERR. A failure before a group's swap
- * commits leaves the log as it was; after it, the log is marked failed
- * and the next plog_open() completes the swap. Read slices of replaced
- * segments become invalid.
+ * group), EXIT_IOERR/EXIT_OSERR, EXIT_TEMPFAIL (opts.stop). A failure
+ * before a group's swap commits leaves the log as it was; after it, the
+ * log is marked failed and the next plog_open() completes the swap. Read
+ * slices of replaced segments become invalid (descriptors duplicated
+ * from them still read the old bytes). Runs the steps below in a row on
+ * the caller's thread.
  */
 int plog_compact(struct plog *log, const struct plog_compact_opts *o,
     struct plog_compact_result *out, struct err *e);
+
+/*
+ * The same pass in steps, so that a cleaner thread can do the reading
+ * and writing while the log's own thread keeps serving (Kafka's
+ * LogCleaner threads). The log's thread calls prepare, commit, finish
+ * and free; step may run on any thread, one call at a time, and touches
+ * nothing of the log: only the job's snapshot of it (segment bases and
+ * sizes, index sizes, a descriptor of its own for each .log, so that
+ * retention or truncation deleting a file does not disturb it).
+ *
+ *   plog_compact_prepare(log)   plan; snapshot when the pass is to run
+ *   plog_compact_step(job)      1: a group is cleaned (*.cleaned files)
+ *   plog_compact_commit(log)    swap it in; then step again
+ *   ...                         until step returns 0
+ *   plog_compact_finish(log)    move the cleaner checkpoint
+ *   plog_compact_job_free(job)
+ *
+ * The log keeps a generation, bumped whenever it removes or cuts a
+ * segment (retention, record deletion, truncation, a swap). A commit or
+ * finish that finds another generation than the job's (its own swaps
+ * excepted) returns PLOG_COMPACT_STALE, removes the cleaned files and
+ * changes nothing: the caller may retry with a new job. Appends and
+ * rolls do not make a job stale; the active segment is never cleaned.
+ */
+struct plog_compact_job;
+
+/* Return value of commit and finish when the log changed under the job. */
+#define PLOG_COMPACT_STALE 1
+
+/*
+ * Plan a pass over `log` (see plog_compact) and, when it is to run
+ * (plog_compact_job_result(job)->ran), snapshot the segments it reads.
+ * The options are copied. *out is the caller's, freed with
+ * plog_compact_job_free(), also when the pass does not run. Returns 0,
+ * or -1 with EXIT_USAGE, EXIT_SOFTWARE (read-only or failed log),
+ * EXIT_IOERR (a segment could not be opened), EXIT_OSERR.
+ */
+int plog_compact_prepare(struct plog *log, const struct plog_compact_opts *o,
+    struct plog_compact_job **out, struct err *e);
+
+/*
+ * Do the next part of the pass: the first call scans the batch headers
+ * and builds the offset map; every call then writes the next group's
+ * cleaned segment (complete and fsynced, under *.cleaned names).
+ * Returns 1 when a group waits for plog_compact_commit(), 0 when the
+ * pass has nothing left to write (or did not run), -1 with EXIT_TEMPFAIL
+ * (opts.stop said so), EXIT_DATAERR (a corrupt batch), EXIT_USAGE (an
+ * offset map too small for one key), EXIT_IOERR, EXIT_OSERR or
+ * EXIT_SOFTWARE (the last group is not committed yet). After -1 the job
+ * is over: only free it.
+ */
+int plog_compact_step(struct plog_compact_job *job, struct err *e);
+
+/*
+ * Swap the group the last step wrote into `log` (the log the job was
+ * prepared on), by the protocol described at plog_compact. Returns 0,
+ * PLOG_COMPACT_STALE (the log changed: the cleaned files are removed,
+ * the job is over), or -1 (see plog_compact; the job is over, and after
+ * a failure past the commit point the log is marked failed).
+ */
+int plog_compact_commit(struct plog *log, struct plog_compact_job *job,
+    struct err *e);
+
+/*
+ * After step returned 0: move the log's cleaner checkpoint to the end of
+ * the mapped range. 0, PLOG_COMPACT_STALE (the log changed since the
+ * last commit: the checkpoint stays), or -1 with EXIT_SOFTWARE (the pass
+ * is not complete).
+ */
+int plog_compact_finish(struct plog *log, struct plog_compact_job *job,
+    struct err *e);
+
+/* Whether `log` is still as the job saw it (its generation). */
+bool plog_compact_current(const struct plog *log,
+    const struct plog_compact_job *job);
+
+/* What the pass did so far; borrowed from the job. */
+const struct plog_compact_result *plog_compact_job_result(
+    const struct plog_compact_job *job);
+
+/*
+ * Remove the cleaned files not committed, close the job's descriptors
+ * and free it. NULL is a no-op. Not concurrently with a step.
+ */
+void plog_compact_job_free(struct plog_compact_job *job);
 
 /*
  * Kafka's cleaner checkpoint: the offset below which the log has been

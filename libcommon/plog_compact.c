@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Log compaction of one partition log (plog_compact in plog.h), Kafka's
- * LogCleaner reduced to one pass on the caller's thread:
+ * LogCleaner for one log, as a job in steps so that the reading and
+ * writing can run on a cleaner thread while the log's thread serves:
  *
- *  1. Plan: the dirty part runs from the cleaner checkpoint to the base of
- *     the first uncleanable segment (the one holding the high watermark,
- *     or the active one); go on only if its share of the bytes reaches
- *     min_cleanable_ratio.
- *  2. Scan batch headers over the whole log for each producer's last data
- *     batch (Kafka's lastRecordsOfActiveProducers: klog never expires
- *     producers) and for the dirty part's record count (to size the map).
+ *  1. Plan (prepare, the log's thread): the dirty part runs from the
+ *     cleaner checkpoint to the base of the first uncleanable segment
+ *     (the one holding the high watermark, or the active one); go on
+ *     only if its share of the bytes reaches min_cleanable_ratio. Then
+ *     snapshot every segment: base, size, index sizes and a descriptor
+ *     of its own, so nothing later reads the log's structures.
+ *  2. Scan batch headers over the whole snapshot for each producer's last
+ *     data batch (Kafka's lastRecordsOfActiveProducers: klog never
+ *     expires producers) and for the dirty part's record count (to size
+ *     the map).
  *  3. Build the offset map over the dirty part until it is full.
  *  4. Rewrite every segment from the first one up to the end of the
  *     mapped range, in groups that fit one segment, each into one new
- *     segment swapped in atomically (below); then move the checkpoint.
+ *     segment under *.cleaned names, which the log's thread then swaps
+ *     in atomically (plog_compact_swap.c); finally move the checkpoint.
+ * Steps 2 to 4 are plog_compact_step() and touch only the job.
  *
  * Tombstones: the delete horizon travels in the batch, as in Kafka 3
  * (KIP-534). The first pass that keeps a tombstone stamps its batch with
@@ -32,27 +38,14 @@
  * makes a cleaned segment end exactly where its group ended, which is
  * what lets crash recovery tell which old segments a swap replaces.
  *
- * The swap of a group [S1..Sn] for its cleaned segment C (base of S1):
- *   a. write C as <base>.{log,index,timeindex}.cleaned, fsync, fsync dir;
- *   b. rename C to *.swap (indexes first, .log last), fsync dir: once
- *      <base>.log.swap exists the swap is committed;
- *   c. rename each file of S1..Sn to *.deleted, fsync dir, unlink them;
- *   d. rename C to its plain names (.log first), fsync dir.
- * plog_open() removes *.cleaned and the *.swap beside them (a crash in a,
- * or in b before the .log's rename: the old set stays) and finishes a
- * committed swap (a crash after it: the new set): it removes the segment
- * files whose bases lie in [C's base, C's next offset) and gives the
- * *.swap files their names. Groups are swapped one after the other; a
- * crash between groups leaves the first ones cleaned and the others as
- * they were, still a correct log: every record removed has a newer one
- * for its key that stays.
- *
  * Memory: the offset map (offset_map_bytes at most, less when the dirty
  * part has fewer records), a read window of 1 MiB or one batch, an output
  * buffer of about 1 MiB, one batch's records and a producer table of 16
- * bytes per producer id. I/O throttling: after each read and write the
- * pass sleeps for as long as it is ahead of io_bytes_per_sec (bytes read
- * plus written since the pass began).
+ * bytes per producer id. Descriptors: one per segment until the headers
+ * are scanned, then one per segment still to rewrite. I/O throttling:
+ * after each read and write the step sleeps for as long as it is ahead
+ * of io_bytes_per_sec (bytes read plus written since the pass began), in
+ * slices between which opts.stop is asked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +61,7 @@
 #include "bytes.h"
 #include "cleaner.h"
 #include "plog.h"
+#include "plog_compact_impl.h"
 #include "plog_impl.h"
 #include "record.h"
 #include "segment.h"
@@ -81,6 +75,8 @@
 #define WRITE_CHUNK (1u << 20)
 /* Bound on one batch's decompressed records. */
 #define MAX_INFLATE (128u << 20)
+/* Longest throttle sleep between two looks at opts.stop. */
+#define THROTTLE_SLICE_MS 50
 
 void
 plog_compact_opts_init(struct plog_compact_opts *o)
@@ -105,14 +101,6 @@ plog_set_cleaner_checkpoint(struct plog *log, int64_t offset)
 {
 	log->cleaner_checkpoint = offset < 0 ? -1 : offset;
 }
-
-/* Producer id -> last offset of its last data batch; open addressing. */
-struct pid_map {
-	int64_t *keys;		/* -1: empty */
-	int64_t *vals;
-	size_t cap;		/* a power of two */
-	size_t n;
-};
 
 static int
 pid_put(struct pid_map *m, int64_t pid, int64_t last, struct err *e)
@@ -165,61 +153,73 @@ pid_get(const struct pid_map *m, int64_t pid)
 	return -1;
 }
 
-/* A pread window over one segment's .log, reused across segments. */
-struct reader {
-	struct seg *s;
-	uint8_t *buf;
-	size_t cap;
-	size_t chunk;		/* preferred read size */
-	uint64_t win_pos;
-	size_t win_len;
-};
-
-/* Everything one pass carries. */
-struct pass {
-	struct plog *log;
-	const struct plog_compact_opts *o;
-	struct plog_compact_result *res;
-	int64_t first_dirty;
-	int64_t first_uncleanable;
-	int64_t map_end;	/* offsets below are in the map's range */
-	uint64_t dirty_records;
-	struct pid_map pids;
-	struct cln_map map;
-	struct cln_filter filter;
-	struct reader rd;
-	struct rec_iter it;
-	struct buf out;
-	unsigned ops;		/* swap file operations so far (crash_at) */
-	int64_t started_ms;
-	uint64_t io_bytes;
-};
-
-/* Sleep while the pass is ahead of io_bytes_per_sec. */
-static void
-throttle(struct pass *p, uint64_t bytes)
+/* 1 with `e` set when opts.stop asks the pass to end, else 0. */
+static int
+stopped(const struct plog_compact_job *j, struct err *e)
 {
-	uint64_t rate = p->o->io_bytes_per_sec;
-	int64_t elapsed, due;
-	struct timespec ts;
+	if (j->o.stop == NULL || !j->o.stop(j->o.stop_arg))
+		return 0;
+	err_set(e, EXIT_TEMPFAIL, "compaction stopped");
+	return 1;
+}
+
+/*
+ * Sleep while the pass is ahead of io_bytes_per_sec, in slices so that
+ * a stop request is seen promptly even at a very low rate.
+ */
+static int
+throttle(struct plog_compact_job *j, uint64_t bytes, struct err *e)
+{
+	uint64_t rate = j->o.io_bytes_per_sec;
+	int64_t due, left;
 
 	if (rate == 0)
-		return;
-	p->io_bytes += bytes;
-	elapsed = clock_mono_ms() - p->started_ms;
-	due = (int64_t)(p->io_bytes / rate * 1000 +
-	    p->io_bytes % rate * 1000 / rate);
-	if (due <= elapsed)
-		return;
-	ts.tv_sec = (time_t)((due - elapsed) / 1000);
-	ts.tv_nsec = (long)((due - elapsed) % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		continue;
-	p->res->throttled_ms += (uint64_t)(due - elapsed);
+		return 0;
+	j->io_bytes += bytes;
+	due = (int64_t)(j->io_bytes / rate * 1000 +
+	    j->io_bytes % rate * 1000 / rate);
+	while ((left = due - (clock_mono_ms() - j->started_ms)) > 0) {
+		int64_t nap = left < THROTTLE_SLICE_MS ? left :
+		    THROTTLE_SLICE_MS;
+		struct timespec ts = { 0, (long)nap * 1000000L };
+
+		if (stopped(j, e))
+			return -1;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			continue;
+		j->res.throttled_ms += (uint64_t)nap;
+	}
+	return 0;
+}
+
+/* Read exactly `len` bytes of a snapshot segment at `pos`. */
+static int
+snap_pread(const struct snap_seg *s, void *buf, size_t len, uint64_t pos,
+    struct err *e)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(s->fd, p, len, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, EXIT_IOERR, "segment '%s': read at "
+			    "position %" PRIu64, s->path, pos);
+		if (n == 0)
+			return err_set(e, EXIT_IOERR, "segment '%s': "
+			    "unexpected end of file at %" PRIu64, s->path,
+			    pos);
+		p += n;
+		pos += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 static void
-rd_start(struct reader *r, struct seg *s, size_t chunk)
+rd_start(struct reader *r, struct snap_seg *s, size_t chunk)
 {
 	r->s = s;
 	r->chunk = chunk;
@@ -229,14 +229,17 @@ rd_start(struct reader *r, struct seg *s, size_t chunk)
 
 /* Have bytes [pos, pos + need) of the segment in the window. */
 static int
-rd_fill(struct pass *p, uint64_t pos, size_t need, struct err *e)
+rd_fill(struct plog_compact_job *j, uint64_t pos, size_t need,
+    struct err *e)
 {
-	struct reader *r = &p->rd;
+	struct reader *r = &j->rd;
 	uint64_t left = r->s->size - pos;
 	size_t want = need > r->chunk ? need : r->chunk;
 
 	if (pos >= r->win_pos && pos + need <= r->win_pos + r->win_len)
 		return 0;
+	if (stopped(j, e))
+		return -1;
 	if (want > left)
 		want = (size_t)left;
 	if (want > r->cap) {
@@ -244,16 +247,15 @@ rd_fill(struct pass *p, uint64_t pos, size_t need, struct err *e)
 
 		if (b == NULL)
 			return err_set(e, EXIT_OSERR, "out of memory reading "
-			    "segment '%s'", r->s->log_path);
+			    "segment '%s'", r->s->path);
 		r->buf = b;
 		r->cap = want;
 	}
-	if (seg_pread(r->s, r->buf, want, pos, e) < 0)
+	if (snap_pread(r->s, r->buf, want, pos, e) < 0)
 		return -1;
 	r->win_pos = pos;
 	r->win_len = want;
-	throttle(p, want);
-	return 0;
+	return throttle(j, want, e);
 }
 
 /*
@@ -261,22 +263,22 @@ rd_fill(struct pass *p, uint64_t pos, size_t need, struct err *e)
  * 1, 0 at the end of the segment, -1 with EXIT_DATAERR or EXIT_IOERR.
  */
 static int
-rd_batch(struct pass *p, uint64_t pos, bool whole, const uint8_t **data,
-    struct seg_batch_info *bi, struct err *e)
+rd_batch(struct plog_compact_job *j, uint64_t pos, bool whole,
+    const uint8_t **data, struct seg_batch_info *bi, struct err *e)
 {
-	struct reader *r = &p->rd;
+	struct reader *r = &j->rd;
 	uint64_t left;
 
 	if (pos >= r->s->size)
 		return 0;
 	left = r->s->size - pos;
-	if (rd_fill(p, pos, left < REC_BATCH_HEADER_SIZE ? (size_t)left :
+	if (rd_fill(j, pos, left < REC_BATCH_HEADER_SIZE ? (size_t)left :
 	    REC_BATCH_HEADER_SIZE, e) < 0)
 		return -1;
 	if (seg_batch_header(r->buf + (pos - r->win_pos), left > SIZE_MAX ?
 	    SIZE_MAX : (size_t)left, pos, bi, e) < 0)
-		return err_wrap(e, "segment '%s'", r->s->log_path);
-	if (whole && rd_fill(p, pos, bi->size, e) < 0)
+		return err_wrap(e, "segment '%s'", r->s->path);
+	if (whole && rd_fill(j, pos, bi->size, e) < 0)
 		return -1;
 	*data = r->buf + (pos - r->win_pos);
 	return 1;
@@ -284,15 +286,15 @@ rd_batch(struct pass *p, uint64_t pos, bool whole, const uint8_t **data,
 
 /* Parse and CRC-check a whole batch read by rd_batch. */
 static int
-parse_checked(const struct pass *p, const uint8_t *data,
+parse_checked(const struct plog_compact_job *j, const uint8_t *data,
     const struct seg_batch_info *bi, struct rec_batch *b, struct err *e)
 {
 	if (rec_batch_parse(data, bi->size, b, e) < 0)
 		return err_wrap(e, "segment '%s': batch at position %" PRIu64,
-		    p->rd.s->log_path, bi->position);
+		    j->rd.s->path, bi->position);
 	if (!rec_batch_crc_ok(b))
 		return err_set(e, EXIT_DATAERR, "segment '%s': batch at "
-		    "position %" PRIu64 ": bad crc", p->rd.s->log_path,
+		    "position %" PRIu64 ": bad crc", j->rd.s->path,
 		    bi->position);
 	return 0;
 }
@@ -315,401 +317,87 @@ bytes_between(const struct plog *log, size_t from, int64_t below)
  * calculateCleanableBytes). 1 to go on, 0 when there is nothing to do.
  */
 static int
-plan(struct pass *p)
+plan(struct plog_compact_job *j, const struct plog *log)
 {
-	struct plog *log = p->log;
 	int64_t cp = log->cleaner_checkpoint, u, lo;
 	uint64_t clean, dirty;
 
-	p->first_dirty = cp;
+	j->first_dirty = cp;
 	if (cp < log->start_offset || cp > plog_end_offset(log))
-		p->first_dirty = log->start_offset;
-	u = p->o->first_uncleanable_offset;
+		j->first_dirty = log->start_offset;
+	u = j->o.first_uncleanable_offset;
 	if (u > plog_active(log)->base_offset)
 		u = plog_active(log)->base_offset;
-	if (u < p->first_dirty)
-		u = p->first_dirty;
-	p->first_uncleanable = log->segs[plog_seg_index(log, u)]->base_offset;
-	clean = bytes_between(log, 0, p->first_dirty);
-	lo = p->first_dirty < p->first_uncleanable ? p->first_dirty :
-	    p->first_uncleanable;
+	if (u < j->first_dirty)
+		u = j->first_dirty;
+	j->first_uncleanable = log->segs[plog_seg_index(log, u)]->base_offset;
+	clean = bytes_between(log, 0, j->first_dirty);
+	lo = j->first_dirty < j->first_uncleanable ? j->first_dirty :
+	    j->first_uncleanable;
 	dirty = bytes_between(log, plog_seg_index(log, lo),
-	    p->first_uncleanable);
-	p->res->first_dirty_offset = p->first_dirty;
-	p->res->first_uncleanable_offset = p->first_uncleanable;
-	p->res->checkpoint = log->cleaner_checkpoint;
-	p->res->dirty_ratio = clean + dirty > 0 ?
+	    j->first_uncleanable);
+	j->res.first_dirty_offset = j->first_dirty;
+	j->res.first_uncleanable_offset = j->first_uncleanable;
+	j->res.checkpoint = log->cleaner_checkpoint;
+	j->res.dirty_ratio = clean + dirty > 0 ?
 	    (double)dirty / (double)(clean + dirty) : 0.0;
-	return dirty > 0 && p->res->dirty_ratio >= p->o->min_cleanable_ratio;
+	return dirty > 0 && j->res.dirty_ratio >= j->o.min_cleanable_ratio;
 }
 
-/* Step 2: producers' last data batches and the dirty record count. */
+/*
+ * A descriptor of the segment's .log that the job owns: it keeps reading
+ * the same file whatever the log does with it (delete, close).
+ */
 static int
-scan_headers(struct pass *p, struct err *e)
+own_fd(struct seg *s, struct err *e)
+{
+	int fd = s->fd >= 0 ? fcntl(s->fd, F_DUPFD_CLOEXEC, 0) :
+	    open(s->log_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, EXIT_IOERR, "unable to open segment '%s'",
+		    s->log_path);
+	return fd;
+}
+
+/* Copy what the steps need of every segment (the log's thread). */
+static int
+snapshot(struct plog_compact_job *j, struct plog *log, struct err *e)
 {
 	struct seg_batch_info bi;
-	const uint8_t *h;
+	struct seg *s;
 	size_t i;
 	int r;
 
-	for (i = 0; i < p->log->nsegs; i++) {
-		uint64_t pos = 0;
+	j->segs = calloc(log->nsegs, sizeof(*j->segs));
+	if (j->segs == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	for (i = 0; i < log->nsegs; i++) {
+		struct snap_seg *t = &j->segs[j->nsegs++];
 
-		rd_start(&p->rd, p->log->segs[i], HEADER_CHUNK);
-		while ((r = rd_batch(p, pos, false, &h, &bi, e)) == 1) {
-			int64_t pid = (int64_t)be64_load(h +
-			    REC_OFF_PRODUCER_ID);
-			uint16_t attr = be16_load(h + REC_OFF_ATTRIBUTES);
-
-			pos += bi.size;
-			if (attr & REC_ATTR_CONTROL)
-				continue;
-			if (pid >= 0 && pid_put(&p->pids, pid, bi.last_offset,
-			    e) < 0)
-				return -1;
-			if (bi.last_offset >= p->first_dirty &&
-			    bi.base_offset < p->first_uncleanable)
-				p->dirty_records += be32_load(h +
-				    REC_OFF_RECORD_COUNT);
-		}
+		s = log->segs[i];
+		t->fd = -1;
+		t->base = s->base_offset;
+		t->size = s->size;
+		t->oidx_bytes = (uint64_t)s->oidx.entries *
+		    IDX_OFFSET_ENTRY_SIZE;
+		t->tidx_bytes = (uint64_t)s->tidx.entries *
+		    IDX_TIME_ENTRY_SIZE;
+		if ((t->path = strdup(s->log_path)) == NULL)
+			return err_set(e, EXIT_OSERR, "out of memory");
+		if ((t->fd = own_fd(s, e)) < 0)
+			return -1;
+	}
+	/* The index lookup is the log's: done here, not in the step. */
+	j->dirty_idx = plog_seg_index(log, j->first_dirty);
+	s = log->segs[j->dirty_idx];
+	if (s->base_offset < j->first_dirty) {
+		r = seg_find_batch(s, j->first_dirty, &bi, e);
 		if (r < 0)
 			return -1;
+		j->dirty_pos = r == 1 ? bi.position : s->size;
 	}
 	return 0;
-}
-
-/*
- * Map the keyed records of one batch at or above first_dirty. 1 when the
- * map filled up (map_end is then set), 0 otherwise, -1.
- */
-static int
-map_batch(struct pass *p, const struct rec_batch *b, struct err *e)
-{
-	struct rec_record r;
-	struct cln_digest d;
-	int rc;
-
-	if (rec_iter_reset(&p->it, b, e) < 0)
-		return err_wrap(e, "segment '%s'", p->rd.s->log_path);
-	while ((rc = rec_iter_next(&p->it, &r, e)) > 0) {
-		if (r.key.len < 0 || r.offset < p->first_dirty)
-			continue;
-		cln_digest(r.key.data, (size_t)r.key.len, &d);
-		if (cln_map_put(&p->map, &d, r.offset) == 0) {
-			p->map_end = r.offset;
-			p->res->map_full = true;
-			return 1;
-		}
-	}
-	if (rc < 0)
-		return err_wrap(e, "segment '%s'", p->rd.s->log_path);
-	return 0;
-}
-
-/*
- * Step 3 (Kafka's buildOffsetMap): map the dirty part, batch by batch,
- * until the map is full; map_end is where the mapped range ends.
- */
-static int
-build_map(struct pass *p, struct err *e)
-{
-	struct plog *log = p->log;
-	struct seg_batch_info bi;
-	struct rec_batch b;
-	const uint8_t *data;
-	size_t i;
-	int r;
-
-	if (cln_map_init(&p->map, p->o->offset_map_bytes, p->dirty_records,
-	    e) < 0)
-		return -1;
-	p->map_end = p->first_dirty;
-	for (i = plog_seg_index(log, p->first_dirty); i + 1 < log->nsegs &&
-	    log->segs[i]->base_offset < p->first_uncleanable; i++) {
-		struct seg *s = log->segs[i];
-		uint64_t pos = 0;
-
-		if (s->base_offset < p->first_dirty) {
-			r = seg_find_batch(s, p->first_dirty, &bi, e);
-			if (r < 0)
-				return -1;
-			pos = r == 1 ? bi.position : s->size;
-		}
-		rd_start(&p->rd, s, READ_CHUNK);
-		while ((r = rd_batch(p, pos, true, &data, &bi, e)) == 1) {
-			if (parse_checked(p, data, &bi, &b, e) < 0)
-				return -1;
-			if (!(b.attributes & REC_ATTR_CONTROL)) {
-				r = map_batch(p, &b, e);
-				if (r != 0)
-					return r < 0 ? -1 : 0;
-			}
-			if (bi.last_offset + 1 > p->map_end)
-				p->map_end = bi.last_offset + 1;
-			pos += bi.size;
-		}
-		if (r < 0)
-			return -1;
-		/* Past the segment's gaps: up to the next one's base. */
-		p->map_end = log->segs[i + 1]->base_offset;
-	}
-	return 0;
-}
-
-/*
- * The last index of the group starting at segment i, among the segments
- * below the mapped range's end (Kafka's groupSegmentsBySize).
- */
-static size_t
-group_end(const struct pass *p, size_t i, size_t nlist)
-{
-	const struct plog *log = p->log;
-	const struct seg *first = log->segs[i];
-	uint64_t size = first->size;
-	uint64_t osize = first->oidx.entries * IDX_OFFSET_ENTRY_SIZE;
-	uint64_t tsize = first->tidx.entries * IDX_TIME_ENTRY_SIZE;
-	uint64_t max_index = (uint64_t)log->cfg.index_max_bytes;
-	size_t j = i;
-
-	while (j + 1 < nlist) {
-		const struct seg *s = log->segs[j + 1];
-		int64_t last = j + 2 < nlist ?
-		    log->segs[j + 2]->base_offset - 1 :
-		    p->first_uncleanable - 1;
-
-		if (size + s->size > (uint64_t)log->cfg.segment_bytes ||
-		    osize + s->oidx.entries * IDX_OFFSET_ENTRY_SIZE >
-		    max_index ||
-		    tsize + s->tidx.entries * IDX_TIME_ENTRY_SIZE > max_index ||
-		    (s->size > 0 && last - first->base_offset >
-		    IDX_MAX_RELATIVE_OFFSET))
-			break;
-		size += s->size;
-		osize += s->oidx.entries * IDX_OFFSET_ENTRY_SIZE;
-		tsize += s->tidx.entries * IDX_TIME_ENTRY_SIZE;
-		j++;
-	}
-	return j;
-}
-
-/* Append the output buffer to the cleaned segment. */
-static int
-flush_out(struct pass *p, struct seg *c, struct err *e)
-{
-	if (p->out.len == 0)
-		return 0;
-	if (c->size + p->out.len > INT32_MAX)
-		return err_set(e, EXIT_SOFTWARE, "segment '%s' would exceed "
-		    "2 GiB", c->log_path);
-	if (seg_append(c, p->out.data, p->out.len, e) < 0)
-		return -1;
-	throttle(p, p->out.len);
-	buf_clear(&p->out);
-	return 0;
-}
-
-/* Filter one old segment of the group into the cleaned segment `c`. */
-static int
-clean_segment(struct pass *p, struct seg *s, bool last_of_group,
-    struct seg *c, struct err *e)
-{
-	struct plog_compact_result *res = p->res;
-	struct cln_batch_result br;
-	struct seg_batch_info bi;
-	struct rec_batch b;
-	const uint8_t *data;
-	uint64_t pos = 0;
-	int r;
-
-	rd_start(&p->rd, s, READ_CHUNK);
-	while ((r = rd_batch(p, pos, true, &data, &bi, e)) == 1) {
-		bool keep_empty;
-
-		if (parse_checked(p, data, &bi, &b, e) < 0)
-			return -1;
-		pos += bi.size;
-		keep_empty = (last_of_group && pos == s->size) ||
-		    (b.producer_id >= 0 && !(b.attributes & REC_ATTR_CONTROL) &&
-		    pid_get(&p->pids, b.producer_id) == bi.last_offset);
-		if (cln_filter_batch(&p->filter, &b, keep_empty, &p->out, &br,
-		    e) < 0)
-			return err_wrap(e, "segment '%s': batch at position %"
-			    PRIu64, s->log_path, bi.position);
-		res->batches_read++;
-		res->batches_kept += br.outcome != CLN_DROPPED;
-		res->batches_emptied += br.outcome == CLN_EMPTIED;
-		res->records_read += (uint64_t)br.records_read;
-		res->records_kept += (uint64_t)br.records_kept;
-		res->records_removed += (uint64_t)br.records_removed;
-		res->tombstones_dropped += (uint64_t)br.tombstones_dropped;
-		if (p->out.len >= WRITE_CHUNK && flush_out(p, c, e) < 0)
-			return -1;
-	}
-	return r < 0 ? -1 : 0;
-}
-
-/* Give the cleaned .log the modification time of `from`'s, as Kafka. */
-static int
-copy_mtime(struct seg *from, struct seg *c, struct err *e)
-{
-	struct timespec t[2];
-	struct stat st;
-	int fd;
-
-	if (stat(from->log_path, &st) < 0)
-		return err_sys(e, EXIT_IOERR, "unable to stat '%s'",
-		    from->log_path);
-	if ((fd = seg_fd(c, e)) < 0)
-		return -1;
-	t[0].tv_sec = 0;
-	t[0].tv_nsec = UTIME_OMIT;
-	t[1] = st.st_mtim;
-	if (futimens(fd, t) < 0)
-		return err_sys(e, EXIT_IOERR, "unable to set the time of '%s'",
-		    c->log_path);
-	return 0;
-}
-
-/* Step a: the group [i..j] into a complete, fsynced *.cleaned segment. */
-static int
-write_cleaned(struct pass *p, size_t i, size_t j, struct seg **out,
-    struct err *e)
-{
-	struct plog *log = p->log;
-	struct seg_params params = plog_params(&log->cfg);
-	size_t k, last = i;
-	struct seg *c;
-
-	for (k = i; k <= j; k++)
-		if (log->segs[k]->size > 0)
-			last = k;
-	if (seg_create_as(log->dir, log->segs[i]->base_offset, ".cleaned",
-	    &params, p->o->now_ms, &c, e) < 0)
-		return -1;
-	buf_clear(&p->out);
-	for (k = i; k <= j; k++)
-		if (clean_segment(p, log->segs[k], k == last, c, e) < 0)
-			goto fail;
-	if (flush_out(p, c, e) < 0 || copy_mtime(log->segs[j], c, e) < 0 ||
-	    seg_make_inactive(c, e) < 0)
-		goto fail;
-	/* fdatasync left the time out; the names must be durable too. */
-	if (fsync(c->fd) < 0) {
-		err_sys(e, EXIT_IOERR, "unable to fsync '%s'", c->log_path);
-		goto fail;
-	}
-	if (plog_dir_fsync(log, e) < 0)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	seg_delete(c, NULL);
-	return -1;
-}
-
-/*
- * Count one swap operation; 1 when crash_at says to stop before it (the
- * files stay as they are, as after a crash).
- */
-static int
-crash_point(struct pass *p, struct err *e)
-{
-	if (p->o->crash_at == 0 || ++p->ops != p->o->crash_at)
-		return 0;
-	p->log->failed = true;
-	err_set(e, EXIT_SOFTWARE, "stopped before swap operation %u "
-	    "(simulated crash)", p->ops);
-	return 1;
-}
-
-/* Step c: rename the old segments' files to *.deleted, then unlink them. */
-static int
-retire_old(struct pass *p, size_t i, size_t j, struct err *e)
-{
-	char gone[PATH_MAX];
-	size_t k, f;
-
-	for (k = i; k <= j; k++) {
-		struct seg *s = p->log->segs[k];
-		const char *paths[3] = { s->log_path, s->oidx.path,
-		    s->tidx.path };
-
-		for (f = 0; f < 3; f++) {
-			if (snprintf(gone, sizeof(gone), "%s.deleted",
-			    paths[f]) >= (int)sizeof(gone))
-				return err_set(e, EXIT_SOFTWARE, "path too "
-				    "long: '%s'", paths[f]);
-			if (crash_point(p, e))
-				return -1;
-			if (rename(paths[f], gone) < 0 && (errno != ENOENT ||
-			    f == 0))
-				return err_sys(e, EXIT_IOERR, "unable to "
-				    "rename '%s'", paths[f]);
-		}
-	}
-	if (plog_dir_fsync(p->log, e) < 0)
-		return -1;
-	for (k = i; k <= j; k++) {
-		struct seg *s = p->log->segs[k];
-		const char *paths[3] = { s->log_path, s->oidx.path,
-		    s->tidx.path };
-
-		for (f = 0; f < 3; f++) {
-			snprintf(gone, sizeof(gone), "%s.deleted", paths[f]);
-			if (crash_point(p, e))
-				return -1;
-			if (unlink(gone) < 0 && errno != ENOENT)
-				return err_sys(e, EXIT_IOERR, "unable to "
-				    "remove '%s'", gone);
-		}
-	}
-	return 0;
-}
-
-/* Steps b..d for the group [i..j] and its cleaned segment c (owned). */
-static int
-swap_in(struct pass *p, size_t i, size_t j, struct seg *c, struct err *e)
-{
-	struct plog *log = p->log;
-	size_t k;
-
-	if (crash_point(p, e))
-		goto stop;
-	if (seg_rename(c, ".swap", e) < 0 || plog_dir_fsync(log, e) < 0) {
-		/* Not committed unless the .log got its new name. */
-		if (strstr(c->log_path, ".swap") == NULL) {
-			seg_delete(c, NULL);
-			return -1;
-		}
-		goto failed;
-	}
-	if (retire_old(p, i, j, e) < 0)
-		goto failed;
-	if (crash_point(p, e))
-		goto stop;
-	if (seg_rename(c, "", e) < 0 || plog_dir_fsync(log, e) < 0)
-		goto failed;
-	if (crash_point(p, e))
-		goto stop;
-	p->res->segments_cleaned += (int)(j - i + 1);
-	p->res->segments_written++;
-	for (k = i; k <= j; k++) {
-		p->res->bytes_before += log->segs[k]->size;
-		seg_free(log->segs[k]);
-	}
-	p->res->bytes_after += c->size;
-	log->segs[i] = c;
-	memmove(log->segs + i + 1, log->segs + j + 1,
-	    (log->nsegs - j - 1) * sizeof(*log->segs));
-	log->nsegs -= j - i;
-	return 0;
-failed:
-	/* Committed: the next plog_open() finishes what is left. */
-	log->failed = true;
-	err_wrap(e, "swap interrupted; reopen the log to complete it");
-stop:
-	seg_free(c);
-	return -1;
 }
 
 static int
@@ -734,70 +422,390 @@ check_opts(const struct plog *log, const struct plog_compact_opts *o,
 	return 0;
 }
 
-/* Steps 2 to 4, once plan() said to go on. */
-static int
-run(struct pass *p, struct err *e)
+int
+plog_compact_prepare(struct plog *log, const struct plog_compact_opts *o,
+    struct plog_compact_job **out, struct err *e)
 {
-	struct plog *log = p->log;
-	size_t i, j, nlist;
-	struct seg *c;
+	struct plog_compact_job *j;
 
-	if (scan_headers(p, e) < 0 || build_map(p, e) < 0)
+	*out = NULL;
+	if (check_opts(log, o, e) < 0)
 		return -1;
-	p->res->keys_mapped = p->map.count;
-	p->filter.map = &p->map;
-	p->filter.map_end = p->map_end;
-	p->filter.now_ms = p->o->now_ms;
-	p->filter.delete_retention_ms = p->o->delete_retention_ms;
-	p->filter.max_batch_bytes = (size_t)log->cfg.max_batch_bytes;
-	for (i = 0; i + 1 < log->nsegs &&
-	    log->segs[i]->base_offset < p->map_end; i++) {
-		for (nlist = i; nlist + 1 < log->nsegs &&
-		    log->segs[nlist]->base_offset < p->map_end; nlist++)
-			continue;
-		j = group_end(p, i, nlist);
-		if (write_cleaned(p, i, j, &c, e) < 0 ||
-		    swap_in(p, i, j, c, e) < 0)
-			return -1;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || (j->dir = strdup(log->dir)) == NULL) {
+		free(j);
+		return err_set(e, EXIT_OSERR, "out of memory");
 	}
-	log->cleaner_checkpoint = p->map_end;
-	p->res->checkpoint = p->map_end;
+	j->o = *o;
+	j->cfg = log->cfg;
+	j->gen = log->gen;
+	cln_filter_init(&j->filter, MAX_INFLATE);
+	rec_iter_init(&j->it, MAX_INFLATE);
+	buf_init(&j->out);
+	j->res.ran = plan(j, log);
+	if (j->res.ran && snapshot(j, log, e) < 0) {
+		plog_compact_job_free(j);
+		return err_wrap(e, "log '%s': compaction", log->dir);
+	}
+	*out = j;
 	return 0;
 }
 
-int
-plog_compact(struct plog *log, const struct plog_compact_opts *o,
-    struct plog_compact_result *out, struct err *e)
+/* Step 2: producers' last data batches and the dirty record count. */
+static int
+scan_headers(struct plog_compact_job *j, struct err *e)
 {
-	struct plog_compact_result scratch;
-	struct pass p;
+	struct seg_batch_info bi;
+	const uint8_t *h;
+	size_t i;
 	int r;
 
-	if (out == NULL)
-		out = &scratch;
-	memset(out, 0, sizeof(*out));
-	if (check_opts(log, o, e) < 0)
+	for (i = 0; i < j->nsegs; i++) {
+		uint64_t pos = 0;
+
+		rd_start(&j->rd, &j->segs[i], HEADER_CHUNK);
+		while ((r = rd_batch(j, pos, false, &h, &bi, e)) == 1) {
+			int64_t pid = (int64_t)be64_load(h +
+			    REC_OFF_PRODUCER_ID);
+			uint16_t attr = be16_load(h + REC_OFF_ATTRIBUTES);
+
+			pos += bi.size;
+			if (attr & REC_ATTR_CONTROL)
+				continue;
+			if (pid >= 0 && pid_put(&j->pids, pid, bi.last_offset,
+			    e) < 0)
+				return -1;
+			if (bi.last_offset >= j->first_dirty &&
+			    bi.base_offset < j->first_uncleanable)
+				j->dirty_records += be32_load(h +
+				    REC_OFF_RECORD_COUNT);
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Map the keyed records of one batch at or above first_dirty. 1 when the
+ * map filled up (map_end is then set), 0 otherwise, -1.
+ */
+static int
+map_batch(struct plog_compact_job *j, const struct rec_batch *b,
+    struct err *e)
+{
+	struct rec_record r;
+	struct cln_digest d;
+	int rc;
+
+	if (rec_iter_reset(&j->it, b, e) < 0)
+		return err_wrap(e, "segment '%s'", j->rd.s->path);
+	while ((rc = rec_iter_next(&j->it, &r, e)) > 0) {
+		if (r.key.len < 0 || r.offset < j->first_dirty)
+			continue;
+		cln_digest(r.key.data, (size_t)r.key.len, &d);
+		if (cln_map_put(&j->map, &d, r.offset) == 0) {
+			j->map_end = r.offset;
+			j->res.map_full = true;
+			return 1;
+		}
+	}
+	if (rc < 0)
+		return err_wrap(e, "segment '%s'", j->rd.s->path);
+	return 0;
+}
+
+/*
+ * Step 3 (Kafka's buildOffsetMap): map the dirty part, batch by batch,
+ * until the map is full; map_end is where the mapped range ends.
+ */
+static int
+build_map(struct plog_compact_job *j, struct err *e)
+{
+	struct seg_batch_info bi;
+	struct rec_batch b;
+	const uint8_t *data;
+	size_t i;
+	int r;
+
+	if (cln_map_init(&j->map, j->o.offset_map_bytes, j->dirty_records,
+	    e) < 0)
 		return -1;
-	memset(&p, 0, sizeof(p));
-	p.log = log;
-	p.o = o;
-	p.res = out;
-	p.started_ms = clock_mono_ms();
-	if (!plan(&p))
+	j->map_end = j->first_dirty;
+	for (i = j->dirty_idx; i + 1 < j->nsegs &&
+	    j->segs[i].base < j->first_uncleanable; i++) {
+		uint64_t pos = i == j->dirty_idx ? j->dirty_pos : 0;
+
+		rd_start(&j->rd, &j->segs[i], READ_CHUNK);
+		while ((r = rd_batch(j, pos, true, &data, &bi, e)) == 1) {
+			if (parse_checked(j, data, &bi, &b, e) < 0)
+				return -1;
+			if (!(b.attributes & REC_ATTR_CONTROL)) {
+				r = map_batch(j, &b, e);
+				if (r != 0)
+					return r < 0 ? -1 : 0;
+			}
+			if (bi.last_offset + 1 > j->map_end)
+				j->map_end = bi.last_offset + 1;
+			pos += bi.size;
+		}
+		if (r < 0)
+			return -1;
+		/* Past the segment's gaps: up to the next one's base. */
+		j->map_end = j->segs[i + 1].base;
+	}
+	return 0;
+}
+
+/*
+ * Steps 2 and 3, then what step 4 needs: the filter's rules and the
+ * segments to rewrite. The others' descriptors are closed at once.
+ */
+static int
+map_dirty(struct plog_compact_job *j, struct err *e)
+{
+	size_t i;
+
+	j->started_ms = clock_mono_ms();
+	if (scan_headers(j, e) < 0 || build_map(j, e) < 0)
+		return -1;
+	j->res.keys_mapped = j->map.count;
+	j->filter.map = &j->map;
+	j->filter.map_end = j->map_end;
+	j->filter.now_ms = j->o.now_ms;
+	j->filter.delete_retention_ms = j->o.delete_retention_ms;
+	j->filter.max_batch_bytes = (size_t)j->cfg.max_batch_bytes;
+	for (j->nlist = 0; j->nlist + 1 < j->nsegs &&
+	    j->segs[j->nlist].base < j->map_end; j->nlist++)
+		continue;
+	for (i = j->nlist; i < j->nsegs; i++) {
+		if (j->segs[i].fd >= 0)
+			close(j->segs[i].fd);
+		j->segs[i].fd = -1;
+	}
+	j->mapped = true;
+	return 0;
+}
+
+/*
+ * The last index of the group starting at segment i, among the segments
+ * to rewrite (Kafka's groupSegmentsBySize).
+ */
+static size_t
+group_end(const struct plog_compact_job *j, size_t i)
+{
+	const struct snap_seg *first = &j->segs[i];
+	uint64_t size = first->size;
+	uint64_t osize = first->oidx_bytes;
+	uint64_t tsize = first->tidx_bytes;
+	uint64_t max_index = (uint64_t)j->cfg.index_max_bytes;
+	size_t k = i;
+
+	while (k + 1 < j->nlist) {
+		const struct snap_seg *s = &j->segs[k + 1];
+		int64_t last = k + 2 < j->nlist ? j->segs[k + 2].base - 1 :
+		    j->first_uncleanable - 1;
+
+		if (size + s->size > (uint64_t)j->cfg.segment_bytes ||
+		    osize + s->oidx_bytes > max_index ||
+		    tsize + s->tidx_bytes > max_index ||
+		    (s->size > 0 && last - first->base >
+		    IDX_MAX_RELATIVE_OFFSET))
+			break;
+		size += s->size;
+		osize += s->oidx_bytes;
+		tsize += s->tidx_bytes;
+		k++;
+	}
+	return k;
+}
+
+/* Append the output buffer to the cleaned segment. */
+static int
+flush_out(struct plog_compact_job *j, struct seg *c, struct err *e)
+{
+	size_t n = j->out.len;
+
+	if (n == 0)
 		return 0;
-	out->ran = true;
-	cln_filter_init(&p.filter, MAX_INFLATE);
-	rec_iter_init(&p.it, MAX_INFLATE);
-	buf_init(&p.out);
-	r = run(&p, e);
-	buf_release(&p.out);
-	rec_iter_release(&p.it);
-	cln_filter_release(&p.filter);
-	cln_map_release(&p.map);
-	free(p.rd.buf);
-	free(p.pids.keys);
-	free(p.pids.vals);
-	if (r < 0)
-		err_wrap(e, "log '%s': compaction", log->dir);
-	return r;
+	if (c->size + n > INT32_MAX)
+		return err_set(e, EXIT_SOFTWARE, "segment '%s' would exceed "
+		    "2 GiB", c->log_path);
+	if (seg_append(c, j->out.data, n, e) < 0)
+		return -1;
+	buf_clear(&j->out);
+	return throttle(j, n, e);
+}
+
+static void
+count_batch(struct plog_compact_result *res,
+    const struct cln_batch_result *br)
+{
+	res->batches_read++;
+	res->batches_kept += br->outcome != CLN_DROPPED;
+	res->batches_emptied += br->outcome == CLN_EMPTIED;
+	res->records_read += (uint64_t)br->records_read;
+	res->records_kept += (uint64_t)br->records_kept;
+	res->records_removed += (uint64_t)br->records_removed;
+	res->tombstones_dropped += (uint64_t)br->tombstones_dropped;
+}
+
+/* Filter one old segment of the group into the cleaned segment `c`. */
+static int
+clean_segment(struct plog_compact_job *j, struct snap_seg *s,
+    bool last_of_group, struct seg *c, struct err *e)
+{
+	struct cln_batch_result br;
+	struct seg_batch_info bi;
+	struct rec_batch b;
+	const uint8_t *data;
+	uint64_t pos = 0;
+	int r;
+
+	rd_start(&j->rd, s, READ_CHUNK);
+	while ((r = rd_batch(j, pos, true, &data, &bi, e)) == 1) {
+		bool keep_empty;
+
+		if (parse_checked(j, data, &bi, &b, e) < 0)
+			return -1;
+		pos += bi.size;
+		keep_empty = (last_of_group && pos == s->size) ||
+		    (b.producer_id >= 0 && !(b.attributes & REC_ATTR_CONTROL) &&
+		    pid_get(&j->pids, b.producer_id) == bi.last_offset);
+		if (cln_filter_batch(&j->filter, &b, keep_empty, &j->out, &br,
+		    e) < 0)
+			return err_wrap(e, "segment '%s': batch at position %"
+			    PRIu64, s->path, bi.position);
+		count_batch(&j->res, &br);
+		if (j->out.len >= WRITE_CHUNK && flush_out(j, c, e) < 0)
+			return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Give the cleaned .log the modification time of `from`'s, as Kafka. */
+static int
+copy_mtime(const struct snap_seg *from, struct seg *c, struct err *e)
+{
+	struct timespec t[2];
+	struct stat st;
+	int fd;
+
+	if (fstat(from->fd, &st) < 0)
+		return err_sys(e, EXIT_IOERR, "unable to stat '%s'",
+		    from->path);
+	if ((fd = seg_fd(c, e)) < 0)
+		return -1;
+	t[0].tv_sec = 0;
+	t[0].tv_nsec = UTIME_OMIT;
+	t[1] = st.st_mtim;
+	if (futimens(fd, t) < 0)
+		return err_sys(e, EXIT_IOERR, "unable to set the time of '%s'",
+		    c->log_path);
+	return 0;
+}
+
+/*
+ * Step 4a: the group [i..k] into a complete, fsynced *.cleaned segment;
+ * the old segments' descriptors are closed once read, so their space
+ * goes as soon as the swap removes them.
+ */
+static int
+write_cleaned(struct plog_compact_job *j, size_t i, size_t k,
+    struct seg **out, struct err *e)
+{
+	struct seg_params params = plog_params(&j->cfg);
+	size_t n, last = i;
+	struct seg *c;
+
+	for (n = i; n <= k; n++)
+		if (j->segs[n].size > 0)
+			last = n;
+	if (seg_create_as(j->dir, j->segs[i].base, ".cleaned", &params,
+	    j->o.now_ms, &c, e) < 0)
+		return -1;
+	buf_clear(&j->out);
+	for (n = i; n <= k; n++)
+		if (clean_segment(j, &j->segs[n], n == last, c, e) < 0)
+			goto fail;
+	if (flush_out(j, c, e) < 0 || copy_mtime(&j->segs[k], c, e) < 0 ||
+	    seg_make_inactive(c, e) < 0)
+		goto fail;
+	/* fdatasync left the time out; the names must be durable too. */
+	if (fsync(c->fd) < 0) {
+		err_sys(e, EXIT_IOERR, "unable to fsync '%s'", c->log_path);
+		goto fail;
+	}
+	if (dir_fsync_of(c->log_path, e) < 0)
+		goto fail;
+	for (n = i; n <= k; n++) {
+		if (j->segs[n].fd >= 0)
+			close(j->segs[n].fd);
+		j->segs[n].fd = -1;
+	}
+	*out = c;
+	return 0;
+fail:
+	seg_delete(c, NULL);
+	return -1;
+}
+
+int
+plog_compact_step(struct plog_compact_job *j, struct err *e)
+{
+	size_t k;
+
+	if (j->over || !j->res.ran)
+		return 0;
+	if (j->cleaned != NULL)
+		return err_set(e, EXIT_SOFTWARE, "log '%s': compaction: the "
+		    "cleaned segment at %" PRId64 " is not committed yet",
+		    j->dir, j->cleaned->base_offset);
+	if (!j->mapped && map_dirty(j, e) < 0)
+		goto fail;
+	if (j->next >= j->nlist)
+		return 0;
+	k = group_end(j, j->next);
+	if (write_cleaned(j, j->next, k, &j->cleaned, e) < 0)
+		goto fail;
+	j->gi = j->next;
+	j->gj = k;
+	j->next = k + 1;
+	return 1;
+fail:
+	j->over = true;
+	return err_wrap(e, "log '%s': compaction", j->dir);
+}
+
+const struct plog_compact_result *
+plog_compact_job_result(const struct plog_compact_job *j)
+{
+	return &j->res;
+}
+
+void
+plog_compact_job_free(struct plog_compact_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	/* Not committed: the files would only be removed at the next open. */
+	if (j->cleaned != NULL)
+		seg_delete(j->cleaned, NULL);
+	for (i = 0; i < j->nsegs; i++) {
+		if (j->segs[i].fd >= 0)
+			close(j->segs[i].fd);
+		free(j->segs[i].path);
+	}
+	free(j->segs);
+	buf_release(&j->out);
+	rec_iter_release(&j->it);
+	cln_filter_release(&j->filter);
+	cln_map_release(&j->map);
+	free(j->rd.buf);
+	free(j->pids.keys);
+	free(j->pids.vals);
+	free(j->dir);
+	free(j);
 }

@@ -25,6 +25,8 @@ struct plog {
 	int64_t empty_end;	/* end of a read-only log without segments */
 	int64_t last_flush_ms;
 	int64_t cleaner_checkpoint;	/* -1 until set; see plog_compact */
+	uint64_t gen;		/* bumped when a segment is removed, cut or
+				 * replaced: compaction jobs check it */
 	bool readonly;
 	bool failed;		/* a segment holds bytes past its valid end */
 };
@@ -65,11 +67,16 @@ plog_seg_index(const struct plog *log, int64_t offset)
 
 /* Append a segment (taking ownership; freed on failure). 0 or -1. */
 int plog_push_seg(struct plog *log, struct seg *s, struct err *e);
-/* Delete segment i's files and drop it from the array. 0 or -1. */
+/* Delete segment i's files and drop it from the array (a new generation). */
 int plog_delete_seg(struct plog *log, size_t i, struct err *e);
 /* fsync every dirty segment below `upto`; the recovery point follows. */
 int plog_flush_upto(struct plog *log, int64_t upto, struct err *e);
 /* fsync the log's directory (after creating, renaming, removing). */
 int plog_dir_fsync(const struct plog *log, struct err *e);
+/*
+ * 0 when `log` may change; -1 with EXIT_SOFTWARE (opened read-only) or
+ * EXIT_IOERR (failed after a partial write) otherwise.
+ */
+int plog_check_writable(const struct plog *log, struct err *e);
 
 #endif

@@ -17,8 +17,8 @@
 #include "util.h"
 #include "banned.h"
 
-static int
-check_writable(const struct plog *log, struct err *e)
+int
+plog_check_writable(const struct plog *log, struct err *e)
 {
 	if (log->readonly)
 		return err_set(e, EXIT_SOFTWARE, "log '%s' is open read-only",
@@ -53,7 +53,7 @@ roll_to(struct plog *log, int64_t base, int64_t now_ms, struct err *e)
 int
 plog_roll(struct plog *log, int64_t now_ms, struct err *e)
 {
-	if (check_writable(log, e) < 0)
+	if (plog_check_writable(log, e) < 0)
 		return -1;
 	if (plog_active(log)->size == 0)
 		return 0;
@@ -136,7 +136,7 @@ plog_append(struct plog *log, uint8_t *batches, size_t len, unsigned flags,
 	if (info == NULL)
 		info = &scratch;
 	memset(info, 0, sizeof(*info));
-	if (check_writable(log, e) < 0)
+	if (plog_check_writable(log, e) < 0)
 		return -1;
 	if (len == 0)
 		return err_set(e, EXIT_SOFTWARE, "log '%s': empty append",
@@ -359,13 +359,15 @@ plog_truncate_to(struct plog *log, int64_t offset, struct err *e)
 	struct seg *s;
 	size_t i;
 
-	if (check_writable(log, e) < 0)
+	if (plog_check_writable(log, e) < 0)
 		return -1;
 	if (offset < 0)
 		return err_set(e, EXIT_USAGE, "log '%s': cannot truncate to "
 		    "negative offset %" PRId64, log->dir, offset);
 	if (offset >= plog_end_offset(log))
 		return 0;
+	/* A compaction job must not swap in what was read before the cut. */
+	log->gen++;
 	if (offset <= log->segs[0]->base_offset) {
 		while (log->nsegs > 0)
 			if (plog_delete_seg(log, log->nsegs - 1, e) < 0)
@@ -415,7 +417,7 @@ plog_delete_records_before(struct plog *log, int64_t offset, struct err *e)
 {
 	struct plog_retention_result res;
 
-	if (check_writable(log, e) < 0)
+	if (plog_check_writable(log, e) < 0)
 		return -1;
 	if (offset > plog_end_offset(log)) {
 		err_set(e, EXIT_DATAERR, "log '%s': offset %" PRId64
@@ -491,7 +493,7 @@ plog_retention(struct plog *log, int64_t now_ms, int64_t upper_bound,
 	if (result == NULL)
 		result = &scratch;
 	memset(result, 0, sizeof(*result));
-	if (check_writable(log, e) < 0)
+	if (plog_check_writable(log, e) < 0)
 		return -1;
 	if (delete_below_start(log, result, e) < 0 ||
 	    (log->cfg.retention_ms >= 0 &&

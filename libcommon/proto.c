@@ -245,3 +245,19 @@ proto_frame_end(struct buf *b, size_t start)
 	be32_store(b->data + start,
 	    (uint32_t)(b->len - start - PROTO_FRAME_HEADER));
 }
+
+int
+proto_frame_peek(const uint8_t *p, size_t avail, int32_t max,
+    int32_t *out_size)
+{
+	int32_t size;
+
+	*out_size = 0;
+	if (avail < 4)
+		return 0;
+	size = (int32_t)be32_load(p);
+	if (size < 4 || size > max)
+		return -1;
+	*out_size = size;
+	return avail >= 4 + (size_t)size;
+}

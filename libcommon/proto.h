@@ -164,4 +164,14 @@ size_t proto_frame_begin_request(struct buf *b, int16_t api_key,
     int16_t api_version, int32_t correlation_id, const char *client_id);
 void proto_frame_end(struct buf *b, size_t start);
 
+/*
+ * Look at the size-prefixed response frame at `p`, with `avail` bytes
+ * there. Returns 1 when the whole frame is there, 0 when more bytes are
+ * needed, -1 when its size is below 4 (no room for a correlation id) or
+ * above `max`. *out_size is the size field (the bytes after it) once it
+ * can be read and is in range, else 0.
+ */
+int proto_frame_peek(const uint8_t *p, size_t avail, int32_t max,
+    int32_t *out_size);
+
 #endif

@@ -20,34 +20,6 @@ teardown() {
 	no_sanitizer_reports
 }
 
-# no_sanitizer_reports: fail when a broker log holds an ASan/UBSan report
-# (they only appear with the build-asan binaries of make test-asan).
-no_sanitizer_reports() {
-	local f
-	for f in "$BATS_TEST_TMPDIR"/*.log; do
-		[ -f "$f" ] || continue
-		if grep -E -q 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
-			echo "sanitizer report in $f:" >&2
-			cat "$f" >&2
-			return 1
-		fi
-	done
-}
-
-# kc ARGS...: kcat against this test's broker, bounded in time.
-kc() {
-	timeout 30 kcat -b "$LOGD_ADDR" "$@"
-}
-
-# kp / ck SUBCOMMAND ARGS...: the kafka-python and confluent-kafka drivers.
-kp() {
-	timeout 60 "$PY" "$BATS_TEST_DIRNAME/tools/kafka_py.py" "$@"
-}
-
-ck() {
-	timeout 60 "$PY" "$BATS_TEST_DIRNAME/tools/confluent_py.py" "$@"
-}
-
 # consume TOPIC [KCAT ARGS...]: every record from the beginning as
 # "partition offset key=value" lines, kcat exiting at the end.
 consume() {

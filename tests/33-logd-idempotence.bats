@@ -14,6 +14,7 @@ load helpers
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 	KD=$BIN_DIR/kdump-segment
+	KC_TIMEOUT=60
 }
 
 teardown() {
@@ -21,25 +22,8 @@ teardown() {
 	no_sanitizer_reports
 }
 
-# no_sanitizer_reports: fail when a broker log holds an ASan/UBSan report.
-no_sanitizer_reports() {
-	local f
-	for f in "$BATS_TEST_TMPDIR"/*.log; do
-		[ -f "$f" ] || continue
-		if grep -E -q 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
-			echo "sanitizer report in $f:" >&2
-			cat "$f" >&2
-			return 1
-		fi
-	done
-}
-
 kidem() {
 	timeout 120 "$PY" "$BATS_TEST_DIRNAME/tools/kidem.py" "$@"
-}
-
-kc() {
-	timeout 60 kcat -b "$LOGD_ADDR" "$@"
 }
 
 # crash_logd: SIGKILL the broker and reap it.

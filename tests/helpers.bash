@@ -2,7 +2,8 @@
 # Shared helpers for every Bats file (`load helpers`): where the programs
 # and test tools live, waiting on a condition against a deadline instead of
 # sleeping, and small file surgery for corruption tests. Later suites add
-# their daemon starters here (start_logd ...), killed by pid in teardown.
+# their daemon starters here (start_logd ...), killed by pid in teardown,
+# and the client wrappers several suites share (kc, kp, ck, lg).
 
 BIN_DIR=${BIN_DIR:-$BATS_TEST_DIRNAME/../bin}
 TOOLS_DIR=${TOOLS_DIR:-$BATS_TEST_DIRNAME/../build/tools}
@@ -98,4 +99,40 @@ kill_daemons() {
 		wait "$pid" 2>/dev/null || true
 	done <"$BATS_TEST_TMPDIR/.pids"
 	rm -f "$BATS_TEST_TMPDIR/.pids"
+}
+
+# no_sanitizer_reports: for teardown(); fails when a daemon's log in the
+# test's directory holds an ASan, LSan, TSan or UBSan report (they only
+# appear with sanitizer builds, such as make check-asan's).
+no_sanitizer_reports() {
+	local f
+	for f in "$BATS_TEST_TMPDIR"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -E -q 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$f"; then
+			echo "sanitizer report in $f:" >&2
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}
+
+# kc ARGS...: kcat against this test's broker (LOGD_ADDR), bounded in
+# time: KC_TIMEOUT seconds (30 unless a suite sets it).
+kc() {
+	timeout "${KC_TIMEOUT:-30}" kcat -b "$LOGD_ADDR" "$@"
+}
+
+# kp / ck SUBCOMMAND ARGS...: the kafka-python and confluent-kafka drivers
+# (tests/tools/kafka_py.py, confluent_py.py), bounded in time.
+kp() {
+	timeout 60 "$PY" "$BATS_TEST_DIRNAME/tools/kafka_py.py" "$@"
+}
+
+ck() {
+	timeout 60 "$PY" "$BATS_TEST_DIRNAME/tools/confluent_py.py" "$@"
+}
+
+# lg ARGS...: logd runs that must exit by themselves (-n, refusals).
+lg() {
+	timeout 10 "$BIN_DIR/logd" "$@"
 }

@@ -8,7 +8,6 @@
  * heartbeat before it is declared dead.
  */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,33 +15,9 @@
 
 #include "ctrld.h"
 #include "log.h"
+#include "sig.h"
 #include "util.h"
 #include "banned.h"
-
-static volatile sig_atomic_t got_stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	got_stop = 1;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* Topic changes go through `ctrld apply`, not a reload. */
-	sigaction(SIGHUP, &sa, NULL);
-}
 
 /* Say at start-up when the manifest asks for what the log lacks. */
 static void
@@ -147,13 +122,14 @@ serve(struct ctrld *c, struct err *e)
 		return 0;
 	}
 	log_init(c->o->verbosity, true, c->o->log_timestamps);
-	install_signals();
+	/* Topic changes go through `ctrld apply`, not a reload. */
+	sig_install(false);
 	if (load_state(c, dir, e) < 0)
 		return -1;
 	c->listen_fd = net_listen_tcp(&a, 128, e);
 	if (c->listen_fd < 0 || announce(c, e) < 0)
 		return -1;
-	if (ctrld_serve(c, &got_stop, e) < 0)
+	if (ctrld_serve(c, &sig_stop, e) < 0)
 		return -1;
 	log_info("stopped");
 	return 0;

@@ -163,15 +163,6 @@ json_seconds(struct json_obj *o, const char *key, int64_t ms)
 }
 
 static void
-json_i64_or_null(struct json_obj *o, const char *key, int64_t v)
-{
-	if (v < 0)
-		json_obj_null(o, key);
-	else
-		json_obj_i64(o, key, v);
-}
-
-static void
 lag_json(struct buf *b, const struct kg_group *g, size_t ng, int64_t now_ms,
     bool exceeded)
 {
@@ -202,9 +193,10 @@ lag_json(struct buf *b, const struct kg_group *g, size_t ng, int64_t now_ms,
 			json_obj_begin(&po, b);
 			json_obj_cstr(&po, "topic", p->topic);
 			json_obj_i64(&po, "partition", p->partition);
-			json_i64_or_null(&po, "current_offset", p->committed);
-			json_i64_or_null(&po, "log_end_offset", p->end);
-			json_i64_or_null(&po, "lag", p->lag);
+			json_obj_i64_or_null(&po, "current_offset",
+			    p->committed);
+			json_obj_i64_or_null(&po, "log_end_offset", p->end);
+			json_obj_i64_or_null(&po, "lag", p->lag);
 			json_seconds(&po, "lag_seconds", p->lag_ms);
 			json_obj_end(&po);
 		}

@@ -269,15 +269,6 @@ kg_cmd_list(struct kg *kg, struct err *e)
 }
 
 static void
-json_i64_or_null(struct json_obj *o, const char *key, int64_t v)
-{
-	if (v < 0)
-		json_obj_null(o, key);
-	else
-		json_obj_i64(o, key, v);
-}
-
-static void
 json_assignment(struct buf *b, const struct cproto_assignment *a)
 {
 	struct json_arr ta, pa;
@@ -341,10 +332,10 @@ describe_json(struct buf *b, const struct kg_group *g)
 		json_obj_begin(&p, b);
 		json_obj_cstr(&p, "topic", q->topic);
 		json_obj_i64(&p, "partition", q->partition);
-		json_i64_or_null(&p, "current_offset", q->committed);
-		json_i64_or_null(&p, "log_start_offset", q->start);
-		json_i64_or_null(&p, "log_end_offset", q->end);
-		json_i64_or_null(&p, "lag", q->lag);
+		json_obj_i64_or_null(&p, "current_offset", q->committed);
+		json_obj_i64_or_null(&p, "log_start_offset", q->start);
+		json_obj_i64_or_null(&p, "log_end_offset", q->end);
+		json_obj_i64_or_null(&p, "lag", q->lag);
 		if (mm == NULL) {
 			json_obj_null(&p, "member_id");
 			json_obj_null(&p, "client_id");

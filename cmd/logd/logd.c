@@ -16,17 +16,15 @@
 #include "logd_groups.h"
 #include "opt.h"
 #include "record.h"
+#include "sig.h"
 #include "util.h"
 #include "banned.h"
 
-static volatile sig_atomic_t got_stop;
-static volatile sig_atomic_t got_reload;
-
 static const char usage_text[] =
     "usage: logd [-hnqVv] [-c file] [-d dir] [-l host:port] [-a host:port]\n"
-    "            [-i id] [-o key=value] [--addr-file path] [--ready-fd n]\n"
-    "            [--log-timestamps]\n"
-    "       logd ctl [-j] [-c file | -d dir] command\n";
+    "            [-i id] [-m manifest] [-o key=value] [--addr-file path]\n"
+    "            [--ready-fd n] [--log-timestamps]\n"
+    "       logd ctl [-j] [-c file | -d dir | -m manifest -i id] command\n";
 
 static void
 usage(FILE *f)
@@ -39,6 +37,8 @@ usage(FILE *f)
 		    "  -l, --listen ADDR      address to listen on (default 127.0.0.1:9092)\n"
 		    "  -a, --advertise ADDR   address clients are told to use\n"
 		    "  -i, --broker-id ID     broker id (broker.id, default 0)\n"
+		    "  -m, --manifest FILE    cluster mode: this broker's section of\n"
+		    "                         the cluster manifest (needs -i)\n"
 		    "  -o, --set KEY=VALUE    any setting, e.g. -o log.retention.hours=24\n"
 		    "  -n, --check            check the configuration and exit\n"
 		    "      --addr-file PATH   write the bound address to PATH\n"
@@ -51,32 +51,6 @@ usage(FILE *f)
 		    "\n"
 		    "commands for logd ctl: status, topics, flush, retention\n"
 		    "see logd(8) for every setting\n", f);
-}
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_reload = 1;
-	else
-		got_stop = 1;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* A file size limit must fail the write (EFBIG), not kill the broker. */
-	sigaction(SIGXFSZ, &sa, NULL);
 }
 
 static void
@@ -105,7 +79,7 @@ logd_run(struct logd_opts *o)
 	int rc = EXIT_OK;
 
 	memset(&ld, 0, sizeof(ld));
-	ld.listen_fd = ld.ctl_fd = ld.epfd = -1;
+	ld.listen_fd = ld.ctl_fd = ld.epfd = ld.replica_fd = -1;
 	ld.opts = o;
 	logd_config_init(&ld.cfg);
 	if (logd_config_load(&ld.cfg, o, &e) < 0) {
@@ -122,25 +96,31 @@ logd_run(struct logd_opts *o)
 		goto out;
 	}
 	log_init(o->verbosity, true, o->log_timestamps);
-	install_signals();
-	if (topics_load(&ld, &e) < 0 || groups_load(&ld, &e) < 0) {
+	sig_install(true);
+	/* A file size limit must fail the write (EFBIG), not kill the broker. */
+	sig_ignore(SIGXFSZ);
+	if (cluster_new(&ld, &e) < 0 || topics_load(&ld, &e) < 0 ||
+	    groups_load(&ld, &e) < 0) {
 		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		groups_free(&ld);
 		topics_close(&ld, false);
 		goto out;
 	}
-	if (logd_serve(&ld, o, &got_stop, &got_reload, &e) < 0) {
+	if (logd_serve(&ld, o, &sig_stop, &sig_reload, &e) < 0) {
 		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
+		cluster_free(&ld);
 		groups_free(&ld);
 		topics_close(&ld, false);
 		goto out;
 	}
+	cluster_free(&ld);
 	groups_free(&ld);
 	topics_close(&ld, true);
 	log_info("stopped");
 out:
+	cluster_free(&ld);
 	logd_config_release(&ld.cfg);
 	return rc;
 }
@@ -157,6 +137,7 @@ main(int argc, char **argv)
 		{ "broker-id", required_argument, NULL, 'i' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "log-timestamps", no_argument, NULL, 'T' },
+		{ "manifest", required_argument, NULL, 'm' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -178,7 +159,7 @@ main(int argc, char **argv)
 	o.verbosity = LOG_LEVEL_INFO;
 	o.overrides = xcalloc((size_t)argc, sizeof(*o.overrides));
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:c:d:hi:l:no:qVv", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:c:d:hi:l:m:no:qVv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a': o.advertise = optarg; break;
@@ -188,6 +169,7 @@ main(int argc, char **argv)
 		case 'h': usage(stdout); free(o.overrides); return EXIT_OK;
 		case 'i': o.broker_id = optarg; break;
 		case 'l': o.listen = optarg; break;
+		case 'm': o.manifest_path = optarg; break;
 		case 'n': o.check_only = true; break;
 		case 'o': o.overrides[o.noverrides++] = optarg; break;
 		case 'q': o.verbosity = LOG_LEVEL_WARN; break;

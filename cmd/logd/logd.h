@@ -22,6 +22,9 @@
 
 struct plog;
 struct logdir;
+struct cluster;
+struct cluster_state;
+struct json_obj;
 
 /* Broker settings: built-in defaults, then the config file, then flags. */
 struct logd_config {
@@ -48,12 +51,23 @@ struct logd_config {
 	int64_t group_max_session_ms;
 	int64_t offsets_retention_ms;
 	int64_t offset_metadata_max_bytes;
+	/* replication, leader side (logd_replica.c) */
+	int64_t replica_lag_time_max_ms;	/* ISR shrink after this lag */
+	/* the log cleaner (logd_cleaner.c) */
+	int64_t cleaner_io_bytes_per_sec;	/* 0: unthrottled */
+	int64_t cleaner_dedupe_buffer_bytes;	/* the offset map's bound */
 	struct tconf topic_defaults;	/* broker-level topic defaults */
+	/* cluster mode (logd_cluster.c): set by `controller` or -m */
+	bool cluster_mode;
+	struct net_addr controller;	/* ctrld's address */
+	int64_t heartbeat_interval_ms;	/* BrokerHeartbeat long-poll wait */
+	int64_t controlled_shutdown_timeout_ms;
 };
 
 /* Command-line options; everything else comes from logd_config. */
 struct logd_opts {
 	const char *config_path;
+	const char *manifest_path;	/* -m: the broker's section of it */
 	const char *data_dir;
 	const char *listen;
 	const char *advertise;
@@ -78,6 +92,25 @@ struct producer_table {
 	uint32_t count;
 };
 
+/* A partition's part in replication (docs/cluster-protocol.md). */
+enum part_role {
+	PART_LEADER,		/* single-broker mode: every partition */
+	PART_FOLLOWER,		/* replicad appends to it; clients refused */
+	PART_NONE		/* cluster mode before ctrld's state arrives */
+};
+
+/* The leader's view of one follower, from its replica Fetch requests. */
+struct follower {
+	int32_t broker_id;
+	int64_t log_end_offset;		/* its fetch offset; -1 = unknown */
+	int64_t last_fetch_ms;
+	int64_t leader_leo_at_fetch;	/* our LEO when it last fetched */
+	int64_t last_caught_up_ms;
+};
+
+struct epoch_cache;
+struct ckpt;
+
 struct partition {
 	struct topic *topic;
 	int32_t id;
@@ -85,6 +118,21 @@ struct partition {
 	int32_t leader_epoch;
 	int64_t high_watermark;
 	struct producer_table producers;
+	/* Replication. Single-broker mode: PART_LEADER, replicas = isr =
+	 * { own id }, and the high watermark follows the log end offset. */
+	enum part_role role;
+	int32_t leader_id;		/* -1 = none */
+	int32_t partition_epoch;
+	int32_t *replicas;		/* owned; first = preferred leader */
+	size_t nreplicas;
+	int32_t *isr;			/* owned; confirmed by ctrld */
+	size_t nisr;
+	struct follower *followers;	/* owned; leader only */
+	size_t nfollowers;
+	bool isr_change_pending;	/* an AlterIsr is in flight */
+	struct epoch_cache *epochs;	/* leader-epoch-checkpoint */
+	int32_t *proposed_isr;		/* owned; our AlterIsr in flight */
+	size_t nproposed_isr;
 };
 
 struct topic {
@@ -130,7 +178,10 @@ struct conn {
 	bool read_paused;		/* back-pressure: EPOLLIN removed */
 	bool peer_closed;		/* EOF read: answer what came, then close */
 	char *park_member;		/* the group member a parked request is */
+	void *park_state;		/* a parked handler's own state (one
+					 * malloc'd block, freed with the conn) */
 	bool closing;
+	bool replica;			/* from replica.sock: private APIs */
 	struct conn *next, *prev;	/* all connections */
 };
 
@@ -142,6 +193,7 @@ struct logd {
 	int epfd;
 	int listen_fd;
 	int ctl_fd;			/* admin Unix socket */
+	int replica_fd;			/* replica.sock listener; -1 = none */
 	char bound_addr[NET_ADDR_MAX];
 	struct conn *conns;
 	size_t nconns;
@@ -159,6 +211,10 @@ struct logd {
 	size_t ngroups;
 	int64_t next_group_tick_ms;
 	int64_t next_offset_expiry_ms;
+	struct cleaner *cleaner;	/* the log cleaner thread; NULL: none */
+	struct cluster *cluster;	/* NULL: single-broker mode */
+	struct ckpt *hw_checkpoint;	/* replication-offset-checkpoint at start */
+	int64_t next_replica_tick_ms;
 };
 
 /* The outcome of running a request handler. */
@@ -226,6 +282,7 @@ enum handle_result handle_list_groups(struct req *q);
 enum handle_result handle_delete_groups(struct req *q);
 enum handle_result handle_offset_delete(struct req *q);
 enum handle_result handle_init_producer_id(struct req *q);
+enum handle_result handle_offset_for_leader_epoch(struct req *q);
 
 /* logd_topics.c */
 int topics_load(struct logd *ld, struct err *e);
@@ -240,11 +297,20 @@ int topic_create(struct logd *ld, const char *name, int32_t partitions,
 int topic_delete(struct logd *ld, struct topic *t, struct err *e);
 int topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
     struct err *e);
+/* Replace a topic's config overrides (saved, applied to its logs). */
+int topic_set_config(struct logd *ld, struct topic *t, const struct tconf *conf,
+    struct err *e);
 /* Recompute a partition's log settings after a config change. */
 void partition_apply_config(struct logd *ld, struct partition *p);
 void topics_run_retention(struct logd *ld, int64_t now_ms);
 /* Compact every compacted topic's partitions that are dirty enough. */
 void topics_run_compaction(struct logd *ld, int64_t now_ms);
+/* Whether the topic's cleanup.policy includes compact. */
+bool topic_is_compacted(const struct logd *ld, const struct topic *t);
+struct plog_compact_opts;
+/* A compaction pass's settings for `p` (topic, broker, now). */
+void partition_compact_opts(const struct logd *ld, const struct partition *p,
+    int64_t now_ms, struct plog_compact_opts *o);
 void topics_flush_due(struct logd *ld, int64_t now_ms);
 int topics_flush_all(struct logd *ld, struct err *e);
 
@@ -278,9 +344,120 @@ int producer_ids_open(struct logd *ld, struct err *e);
 int store_open(struct logd *ld, struct err *e);
 void store_close(struct logd *ld, bool clean);
 void store_checkpoint(struct logd *ld);
+/* Write replication-offset-checkpoint: every partition's high watermark. */
+void store_checkpoint_hw(struct logd *ld);
+/* The high watermark replication-offset-checkpoint held at start. */
+bool store_hw_get(const struct logd *ld, const char *topic,
+    int32_t partition, int64_t *out);
 /* Value of `key=` in properties text, copied to dst; false if absent. */
 bool store_prop_get(const char *text, const char *key, char *dst,
     size_t size);
+
+/*
+ * logd_replica.c: the leader's replication bookkeeping (follower
+ * positions, high watermark, ISR shrink/expand proposals, acks=all
+ * waiters) and role changes. Called by logd_cluster.c when ctrld's state
+ * changes a partition, and by the fetch and produce paths.
+ */
+/* Single-broker defaults for a new or loaded partition (role leader). */
+void replica_init_standalone(struct logd *ld, struct partition *p);
+/* ctrld made us leader or follower of `p` (fields already updated from
+ * the state: role, leader_id, leader_epoch, partition_epoch, replicas,
+ * isr); `old_role`/`old_epoch` are what they were. */
+void replica_role_changed(struct logd *ld, struct partition *p,
+    enum part_role old_role, int32_t old_epoch);
+/* ctrld confirmed (or refused) an ISR change; p->isr is current. */
+void replica_isr_changed(struct logd *ld, struct partition *p);
+/* Periodic: ISR shrink/expand checks (every replica.lag.time.max.ms/2). */
+void replica_tick(struct logd *ld, int64_t now_ms);
+void replica_release(struct partition *p);
+/* At load or creation: open p->epochs (trimmed to the log) and set the
+ * single-broker defaults, or in cluster mode PART_NONE with the
+ * checkpointed high watermark. 0, or -1 for a corrupt epoch file. */
+int replica_open(struct logd *ld, struct partition *p, struct err *e);
+/* The log end offset or a follower moved: raise the high watermark to
+ * the ISR's smallest log end offset (never lower it); wakes waiters. */
+void replica_update_hw(struct logd *ld, struct partition *p);
+/* A replica Fetch from `broker_id` at `fetch_offset`: record it (lag,
+ * high watermark, ISR expansion). KERR_NONE, NOT_LEADER_OR_FOLLOWER when
+ * we do not lead p or the sender is not one of its followers, or
+ * OFFSET_OUT_OF_RANGE (nothing recorded) outside the log. */
+int16_t replica_follower_fetch(struct logd *ld, struct partition *p,
+    int32_t broker_id, int64_t fetch_offset, int64_t now_ms);
+/* acks=all: whether a write appended at leader epoch `epoch` that needs
+ * the high watermark at `required` is settled, with *error NONE,
+ * NOT_LEADER_OR_FOLLOWER or NOT_ENOUGH_REPLICAS_AFTER_APPEND. */
+bool replica_ack_ready(struct logd *ld, const struct partition *p,
+    int32_t epoch, int64_t required, int16_t *error);
+/* Requests that need the leader: KERR_NONE, or FENCED_LEADER_EPOCH /
+ * UNKNOWN_LEADER_EPOCH for a `current_epoch` (-1: none) older / newer
+ * than ours, else NOT_LEADER_OR_FOLLOWER when we do not lead p. */
+int16_t replica_check_leader(const struct partition *p, int32_t current_epoch);
+
+/*
+ * logd_cluster.c: the link to ctrld (BrokerHeartbeat long poll, AlterIsr,
+ * ControlledShutdown) and applying ctrld's state to topics and partitions.
+ * All no-ops in single-broker mode (ld->cluster == NULL).
+ */
+/* Ask ctrld to set p's ISR (the leader's proposal); sets
+ * p->isr_change_pending; the answer arrives via replica_isr_changed. */
+void cluster_alter_isr(struct logd *ld, struct partition *p,
+    const int32_t *isr, size_t nisr);
+/* Before topics_load: allocate ld->cluster when cfg.cluster_mode. */
+int cluster_new(struct logd *ld, struct err *e);
+/* In logd_serve, before announcing: replica.sock, the mailbox eventfd
+ * and the ctrld link threads. */
+int cluster_serve_start(struct logd *ld, struct err *e);
+/* The mailbox eventfd fired: apply what the link threads delivered. */
+void cluster_on_event(struct logd *ld);
+/* Timers: retries of a state that could not be applied in full. */
+void cluster_tick(struct logd *ld, int64_t now_ms);
+/* After SIGTERM: false while a controlled shutdown is still moving our
+ * leaderships away (bounded by controlled.shutdown.timeout.ms). */
+bool cluster_stop_ready(struct logd *ld);
+/* Leaving the loop: stop accepting on replica.sock, drop the eventfd. */
+void cluster_serve_stop(struct logd *ld);
+/* Join the link threads and free ld->cluster (NULL-safe). */
+void cluster_free(struct logd *ld);
+/* A partition ctrld no longer assigns: PART_NONE, no leader, no sets. */
+void cluster_partition_unassigned(struct partition *p);
+/* Metadata's cluster view; NULL before the first state or standalone. */
+const struct cluster_state *cluster_current_state(const struct logd *ld);
+/* `logd ctl status`: the cluster section (text or JSON object members). */
+void cluster_ctl_status(struct logd *ld, struct buf *out,
+    struct json_obj *o);
+
+/* logd_replica_api.c: private APIs on replica.sock (replicad) */
+enum handle_result handle_replica_state(struct req *q);
+enum handle_result handle_replica_append(struct req *q);
+enum handle_result handle_replica_truncate(struct req *q);
+/* ReplicaState's version: changes whenever a followed partition's
+ * leader or epoch does (or the followed set changes). */
+int64_t cluster_replica_version(const struct logd *ld);
+
+/*
+ * logd_cleaner.c: the log cleaner thread. It only writes cleaned
+ * segments from a snapshot; the loop plans, swaps them in and answers.
+ */
+struct cleaner;
+/* In logd_serve: the thread and its eventfd (epoll tag &ld->cleaner). */
+int cleaner_start(struct logd *ld, struct err *e);
+/* Leaving the loop: stop and join the thread, remove uncommitted files,
+ * answer waiting ctl clients. NULL-safe, idempotent. */
+void cleaner_stop(struct logd *ld);
+/* The eventfd fired: commit a cleaned group or finish a pass. */
+void cleaner_on_wakeup(struct logd *ld);
+/* Queue a pass over `p` (the timer's; skipped when queued or running). */
+void cleaner_schedule(struct logd *ld, struct partition *p);
+/* `logd ctl compact`: queue `parts`; the cleaner owns `fd` from now on
+ * and answers it (ctl_reply) once all are done or after a timeout. */
+void cleaner_compact(struct logd *ld, struct partition **parts, size_t n,
+    int fd, bool json);
+/* The partition goes away (topic deletion): drop it, stop its pass. */
+void cleaner_forget(struct logd *ld, struct partition *p);
+/* Timers: ctl clients waiting too long get their answer. */
+int64_t cleaner_next_deadline(const struct logd *ld);
+void cleaner_tick(struct logd *ld, int64_t now_ms);
 
 /* logd_ctl.c: the admin socket */
 int ctl_listen(struct logd *ld, struct err *e);
@@ -289,5 +466,8 @@ int ctl_main(int argc, char **argv);
 void ctl_accept(struct logd *ld);
 /* Remove the socket file at shutdown. */
 void ctl_unlink(struct logd *ld);
+/* Answer a deferred command on `fd` and close it: "error: ..." when
+ * `error` is set, else "ok" and the partitions as `topics` lists them. */
+void ctl_reply(struct logd *ld, int fd, bool json, const char *error);
 
 #endif

@@ -4,7 +4,8 @@
  * CreatePartitions (v0-1) and DescribeConfigs (v0-2). One logd holds one
  * replica of everything, so replication factors other than 1 (or -1, the
  * broker default) and assignments naming other brokers are refused with
- * the errors Kafka gives.
+ * the errors Kafka gives. In cluster mode ctrld owns the topics, so the
+ * first three answer POLICY_VIOLATION.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +18,10 @@
 
 #define RESOURCE_TOPIC 2
 #define RESOURCE_BROKER 4
+
+/* Cluster mode: what CreateTopics, DeleteTopics and CreatePartitions get. */
+#define CLUSTER_MANAGED_MSG \
+	"topics are managed by ctrld: edit the manifest and run ctrld apply"
 
 /* Check that an assignment's broker ids name only this broker. */
 static int16_t
@@ -104,6 +109,11 @@ create_check(struct req *q, struct create_req *c)
 	struct logd *ld = q->ld;
 	const char *why = NULL;
 
+	if (ld->cluster != NULL) {
+		c->error = KERR_POLICY_VIOLATION;
+		snprintf(c->msg, sizeof(c->msg), "%s", CLUSTER_MANAGED_MSG);
+		return;
+	}
 	if (c->error != KERR_NONE)
 		return;
 	c->error = (int16_t)topic_name_check(c->name.p, (size_t)c->name.len,
@@ -233,7 +243,9 @@ handle_delete_topics(struct req *q)
 		int16_t code = KERR_NONE;
 		struct err e = { 0 };
 
-		if (t == NULL)
+		if (q->ld->cluster != NULL)
+			code = KERR_POLICY_VIOLATION;	/* v0-3: no message */
+		else if (t == NULL)
 			code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		else if (!q->ld->cfg.delete_topic_enable)
 			code = KERR_TOPIC_DELETION_DISABLED;
@@ -298,7 +310,10 @@ handle_create_partitions(struct req *q)
 			if (c != KERR_NONE && code == KERR_NONE)
 				code = c;
 		}
-		if (t == NULL) {
+		if (q->ld->cluster != NULL) {
+			code = KERR_POLICY_VIOLATION;
+			snprintf(msg, sizeof(msg), "%s", CLUSTER_MANAGED_MSG);
+		} else if (t == NULL) {
 			code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			snprintf(msg, sizeof(msg), "unknown topic");
 		} else if (code == KERR_NONE && count <= t->npartitions) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctlproto.h"
 #include "logd.h"
 #include "banned.h"
 
@@ -41,20 +42,36 @@ static const struct api_entry apis[] = {
 	{ API_CREATE_TOPICS, 0, 4, handle_create_topics },
 	{ API_DELETE_TOPICS, 0, 3, handle_delete_topics },
 	{ API_INIT_PRODUCER_ID, 0, 1, handle_init_producer_id },
+	{ API_OFFSET_FOR_LEADER_EPOCH, 0, 3, handle_offset_for_leader_epoch },
 	{ API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs },
 	{ API_CREATE_PARTITIONS, 0, 1, handle_create_partitions },
 	{ API_DELETE_GROUPS, 0, 1, handle_delete_groups },
 	{ API_OFFSET_DELETE, 0, 0, handle_offset_delete },
 };
 
+/*
+ * Private APIs (docs/cluster-protocol.md), answered only on replica.sock
+ * connections and never listed in ApiVersions; on the client port they
+ * are unknown keys like any other.
+ */
+static const struct api_entry private_apis[] = {
+	{ (int16_t)API_KLOG_REPLICA_STATE, 0, 0, handle_replica_state },
+	{ (int16_t)API_KLOG_REPLICA_APPEND, 0, 0, handle_replica_append },
+	{ (int16_t)API_KLOG_REPLICA_TRUNCATE, 0, 0, handle_replica_truncate },
+};
+
 static const struct api_entry *
-api_find(int16_t key)
+api_find(int16_t key, bool replica_conn)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
 		if (apis[i].key == key)
 			return &apis[i];
+	for (i = 0; replica_conn && i < sizeof(private_apis) /
+	    sizeof(private_apis[0]); i++)
+		if (private_apis[i].key == key)
+			return &private_apis[i];
 	return NULL;
 }
 
@@ -87,7 +104,7 @@ handle_api_versions(struct req *q)
 enum handle_result
 logd_dispatch(struct req *q)
 {
-	const struct api_entry *api = api_find(q->hdr.api_key);
+	const struct api_entry *api = api_find(q->hdr.api_key, q->c->replica);
 	enum handle_result res;
 	size_t start, files = 0, i;
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * logd configuration: built-in defaults, then the YAML file (a flat
- * mapping of Kafka-style broker keys), then each `-o key=value`, then the
- * dedicated flags (--data-dir, --listen, ...). Unknown keys and bad values
- * are errors naming file:line:col or the flag.
+ * logd configuration: built-in defaults, then the broker's section of the
+ * cluster manifest (-m), then the YAML file (a flat mapping of Kafka-style
+ * broker keys), then each `-o key=value`, then the dedicated flags
+ * (--data-dir, --listen, ...). Unknown keys and bad values are errors
+ * naming file:line:col or the flag. A `controller` (from either source)
+ * turns on cluster mode, where ctrld owns the topics.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "log.h"
 #include "logd.h"
+#include "manifest.h"
 #include "opt.h"
 #include "ytree.h"
 #include "banned.h"
@@ -43,6 +46,11 @@ logd_config_init(struct logd_config *cfg)
 	cfg->group_max_session_ms = 1800000;
 	cfg->offsets_retention_ms = 7 * 24 * 3600 * 1000LL;
 	cfg->offset_metadata_max_bytes = 4096;
+	cfg->replica_lag_time_max_ms = 10000;
+	cfg->cleaner_io_bytes_per_sec = 0;
+	cfg->cleaner_dedupe_buffer_bytes = 128 << 20;
+	cfg->heartbeat_interval_ms = 500;
+	cfg->controlled_shutdown_timeout_ms = 10000;
 	tconf_init(&cfg->topic_defaults);
 }
 
@@ -123,6 +131,20 @@ config_set(struct logd_config *cfg, const char *key, const char *v,
 		if (net_addr_parse(v, 0, &cfg->advertise, e) < 0)
 			return err_wrap(e, "%s", key);
 		cfg->advertise_set = true;
+	} else if (strcmp(key, "controller") == 0) {
+		if (net_addr_parse(v, 0, &cfg->controller, e) < 0 ||
+		    cfg->controller.port == 0) {
+			/* A bad address is the file's fault: exit 78, not 64. */
+			return err_set(e, EXIT_CONFIG, "%s: expected ctrld's "
+			    "host:port, got '%s'", key, v);
+		}
+		cfg->cluster_mode = true;
+	} else if (strcmp(key, "broker.heartbeat.interval.ms") == 0) {
+		return parse_num(key, v, 10, 600000, &cfg->heartbeat_interval_ms,
+		    e);
+	} else if (strcmp(key, "controlled.shutdown.timeout.ms") == 0) {
+		return parse_num(key, v, 0, 3600000,
+		    &cfg->controlled_shutdown_timeout_ms, e);
 	} else if (strcmp(key, "cluster.id") == 0) {
 		if (*v == '\0' || strlen(v) >= sizeof(cfg->cluster_id))
 			return err_set(e, EXIT_CONFIG, "%s: bad cluster id '%s'",
@@ -171,9 +193,19 @@ config_set(struct logd_config *cfg, const char *key, const char *v,
 		if (parse_num(key, v, 1, INT64_MAX / 60000, &n, e) < 0)
 			return -1;
 		cfg->offsets_retention_ms = n * 60000;
+	} else if (strcmp(key, "replica.lag.time.max.ms") == 0) {
+		return parse_num(key, v, 1, INT32_MAX,
+		    &cfg->replica_lag_time_max_ms, e);
 	} else if (strcmp(key, "offset.metadata.max.bytes") == 0) {
 		return parse_num(key, v, 0, INT32_MAX,
 		    &cfg->offset_metadata_max_bytes, e);
+	} else if (strcmp(key, "log.cleaner.io.max.bytes.per.second") == 0) {
+		return parse_num(key, v, 0, INT64_MAX,
+		    &cfg->cleaner_io_bytes_per_sec, e);
+	} else if (strcmp(key, "log.cleaner.dedupe.buffer.size") == 0) {
+		/* At least one key fits; Kafka caps a thread's map at 2 GiB. */
+		return parse_num(key, v, 1024, INT32_MAX,
+		    &cfg->cleaner_dedupe_buffer_bytes, e);
 	} else if (strcmp(key, "log.retention.hours") == 0) {
 		return set_coarse_time(cfg, key, v, "log.retention.ms", 3600000, e);
 	} else if (strcmp(key, "log.retention.minutes") == 0) {
@@ -232,6 +264,77 @@ load_file(struct logd_config *cfg, const char *path, struct err *e)
 	return rc;
 }
 
+/*
+ * The broker's section of the cluster manifest, as the first layer above
+ * the defaults: the config file, -o and flags may still override it.
+ * The broker id comes from --broker-id (it picks the section).
+ */
+static int
+load_manifest(struct logd_config *cfg, const struct logd_opts *o,
+    struct err *e)
+{
+	const struct manifest_broker *b;
+	struct manifest *m;
+	char addr[NET_ADDR_MAX];
+	int64_t id;
+
+	if (o->broker_id == NULL)
+		return err_set(e, EXIT_USAGE, "-m needs --broker-id (-i) to "
+		    "pick the broker's section of '%s'", o->manifest_path);
+	if (opt_parse_i64("--broker-id", o->broker_id, 0, INT32_MAX, &id,
+	    e) < 0)
+		return -1;
+	if (manifest_load(o->manifest_path, &m, e) < 0) {
+		if (e->code == EXIT_NOINPUT)
+			e->code = EXIT_CONFIG;
+		return -1;
+	}
+	b = manifest_broker(m, (int32_t)id);
+	if (b == NULL) {
+		err_set(e, EXIT_CONFIG, "%s: no broker with id %" PRId64
+		    " in the manifest", o->manifest_path, id);
+		manifest_free(m);
+		return -1;
+	}
+	cfg->broker_id = b->id;
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", b->data_dir);
+	snprintf(cfg->cluster_id, sizeof(cfg->cluster_id), "%s", m->cluster_id);
+	snprintf(addr, sizeof(addr), "%s:%d", b->host, b->port);
+	/* Peers and clients are told the manifest's address, so listen there. */
+	if (net_addr_parse(addr, 0, &cfg->listen, e) < 0 ||
+	    net_addr_parse(addr, 0, &cfg->advertise, e) < 0)
+		goto bad;
+	cfg->advertise_set = true;
+	snprintf(addr, sizeof(addr), "%s:%d", m->controller.host,
+	    m->controller.port);
+	if (net_addr_parse(addr, 0, &cfg->controller, e) < 0)
+		goto bad;
+	cfg->cluster_mode = true;
+	cfg->heartbeat_interval_ms = m->controller.heartbeat_interval_ms;
+	cfg->offsets_topic_partitions = m->offsets_topic_partitions;
+	manifest_free(m);
+	return 0;
+bad:
+	e->code = EXIT_CONFIG;
+	err_wrap(e, "%s: broker %" PRId64, o->manifest_path, id);
+	manifest_free(m);
+	return -1;
+}
+
+/* Cluster mode: what only makes sense with one broker is off. */
+static int
+check_cluster_mode(struct logd_config *cfg, struct err *e)
+{
+	if (!cfg->cluster_mode)
+		return 0;
+	if (cfg->cluster_id[0] == '\0')
+		return err_set(e, EXIT_CONFIG, "controller: cluster mode needs "
+		    "cluster.id (the manifest's cluster name), or start with -m");
+	/* ctrld creates and deletes topics; clients never do. */
+	cfg->auto_create_topics = false;
+	return 0;
+}
+
 /* Advertise what clients can connect to: never a wildcard address. */
 static void
 default_advertise(struct logd_config *cfg)
@@ -257,6 +360,8 @@ logd_config_load(struct logd_config *cfg, const struct logd_opts *o,
 {
 	size_t i;
 
+	if (o->manifest_path != NULL && load_manifest(cfg, o, e) < 0)
+		return -1;
 	if (o->config_path != NULL && load_file(cfg, o->config_path, e) < 0)
 		return -1;
 	for (i = 0; i < o->noverrides; i++) {
@@ -284,12 +389,12 @@ logd_config_load(struct logd_config *cfg, const struct logd_opts *o,
 	if (cfg->data_dir[0] == '\0')
 		return err_set(e, EXIT_CONFIG,
 		    "no data directory: set data.dir in the config or --data-dir");
-	if (cfg->default_replication_factor != 1)
+	if (cfg->default_replication_factor != 1 && !cfg->cluster_mode)
 		return err_set(e, EXIT_CONFIG,
 		    "default.replication.factor: %" PRId32 " needs a cluster; a "
 		    "single logd holds one replica", cfg->default_replication_factor);
 	default_advertise(cfg);
-	return 0;
+	return check_cluster_mode(cfg, e);
 }
 
 void
@@ -306,6 +411,11 @@ logd_reload(struct logd *ld)
 		logd_config_release(&fresh);
 		return;
 	}
+	if (fresh.cluster_mode != ld->cfg.cluster_mode ||
+	    (fresh.cluster_mode && (fresh.controller.port !=
+	    ld->cfg.controller.port || strcmp(fresh.controller.host,
+	    ld->cfg.controller.host) != 0)))
+		log_warnx("SIGHUP: controller takes effect only after a restart");
 	if (fresh.broker_id != ld->cfg.broker_id ||
 	    strcmp(fresh.data_dir, ld->cfg.data_dir) != 0 ||
 	    strcmp(fresh.listen.host, ld->cfg.listen.host) != 0 ||
@@ -330,6 +440,11 @@ logd_reload(struct logd *ld)
 	ld->cfg.group_max_session_ms = fresh.group_max_session_ms;
 	ld->cfg.offsets_retention_ms = fresh.offsets_retention_ms;
 	ld->cfg.offset_metadata_max_bytes = fresh.offset_metadata_max_bytes;
+	ld->cfg.replica_lag_time_max_ms = fresh.replica_lag_time_max_ms;
+	ld->cfg.cleaner_io_bytes_per_sec = fresh.cleaner_io_bytes_per_sec;
+	ld->cfg.cleaner_dedupe_buffer_bytes = fresh.cleaner_dedupe_buffer_bytes;
+	ld->cfg.controlled_shutdown_timeout_ms =
+	    fresh.controlled_shutdown_timeout_ms;
 	logd_config_release(&fresh);
 	for (i = 0; i < ld->ntopics; i++)
 		for (j = 0; j < ld->topics[i]->npartitions; j++)

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fetch (v4-11): whole batches below the high watermark, sent with
- * sendfile straight from the segment files. A fetch that finds fewer than
- * min_bytes parks until data arrives or max_wait_ms passes (the event
- * loop re-runs it). The first partition with data always gets at least
- * one whole batch, even past the size limits, so consumers never stall
- * on a large batch (KIP-74).
+ * Fetch (v4-11): whole batches, sent with sendfile straight from the
+ * segment files: below the high watermark for consumers (replica_id < 0),
+ * up to the log end for followers (replica_id = a follower's broker id),
+ * whose fetch offsets are their positions (logd_replica.c). Only the
+ * leader serves either. A fetch that finds fewer than min_bytes parks
+ * until data arrives or max_wait_ms passes (the event loop re-runs it).
+ * The first partition with data always gets at least one whole batch,
+ * even past the size limits, so consumers never stall on a large batch
+ * (KIP-74).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,15 +38,6 @@ struct fetch_part {
 	uint64_t bytes;		/* sum of the slices' lengths */
 };
 
-static int16_t
-check_epoch(const struct partition *p, int32_t epoch)
-{
-	if (epoch < 0 || epoch == p->leader_epoch)
-		return KERR_NONE;
-	return epoch < p->leader_epoch ? KERR_FENCED_LEADER_EPOCH :
-	    KERR_UNKNOWN_LEADER_EPOCH;
-}
-
 /*
  * Whether every batch in the slice holds no records (compaction keeps such
  * batches to mark where a cleaned segment ends); *next is the offset after
@@ -67,14 +61,41 @@ slice_is_empty_batches(const struct plog_slice *s, int64_t *next)
 	return pos == end;
 }
 
+/*
+ * Who may read how far: the error for this partition, or KERR_NONE with
+ * *max_offset the bound (a follower's fetch is recorded on the way).
+ * Offsets past the high watermark but within the log are no error for a
+ * consumer, just nothing yet (as in Kafka, after a leader change).
+ */
+static int16_t
+check_partition(struct req *q, struct fetch_part *f, int32_t replica_id,
+    int64_t *max_offset)
+{
+	struct partition *p = f->p;
+	int16_t error = replica_check_leader(p, f->leader_epoch);
+
+	if (error != KERR_NONE)
+		return error;
+	if (replica_id >= 0) {
+		*max_offset = plog_end_offset(p->log);
+		return replica_follower_fetch(q->ld, p, replica_id, f->offset,
+		    q->now_ms);
+	}
+	if (f->offset < plog_start_offset(p->log) ||
+	    f->offset > plog_end_offset(p->log))
+		return KERR_OFFSET_OUT_OF_RANGE;
+	*max_offset = p->high_watermark;
+	return KERR_NONE;
+}
+
 /* Find the data for one partition within `budget` response bytes. */
 static void
-read_partition(struct req *q, struct fetch_part *f, size_t budget,
-    bool first_data)
+read_partition(struct req *q, struct fetch_part *f, int32_t replica_id,
+    size_t budget, bool first_data)
 {
 	struct err e = { 0 };
 	struct plog_slice *s;
-	int64_t offset = f->offset;
+	int64_t offset = f->offset, max_offset = -1;
 	size_t limit;
 	int rc;
 
@@ -85,14 +106,9 @@ read_partition(struct req *q, struct fetch_part *f, size_t budget,
 		f->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return;
 	}
-	f->error = check_epoch(f->p, f->leader_epoch);
+	f->error = check_partition(q, f, replica_id, &max_offset);
 	if (f->error != KERR_NONE)
 		return;
-	if (f->offset < plog_start_offset(f->p->log) ||
-	    f->offset > f->p->high_watermark) {
-		f->error = KERR_OFFSET_OUT_OF_RANGE;
-		return;
-	}
 	if (f->max_bytes <= 0)
 		return;
 	limit = (size_t)f->max_bytes < budget ? (size_t)f->max_bytes : budget;
@@ -111,7 +127,7 @@ read_partition(struct req *q, struct fetch_part *f, size_t budget,
 
 		s = &f->slices[f->nslices];
 		rc = plog_read(f->p->log, offset, f->nslices == 0 ? limit :
-		    limit - f->bytes, f->p->high_watermark, s, &e);
+		    limit - f->bytes, max_offset, s, &e);
 		if (rc == PLOG_OUT_OF_RANGE && f->nslices == 0) {
 			f->error = KERR_OFFSET_OUT_OF_RANGE;
 			return;
@@ -134,15 +150,16 @@ read_partition(struct req *q, struct fetch_part *f, size_t budget,
 }
 
 static struct fetch_part *
-parse_fetch(struct req *q, int32_t *min_bytes, int32_t *max_wait,
-    int32_t *max_bytes, int32_t *nparts_out, int32_t *ntopics_out)
+parse_fetch(struct req *q, int32_t *replica_id, int32_t *min_bytes,
+    int32_t *max_wait, int32_t *max_bytes, int32_t *nparts_out,
+    int32_t *ntopics_out)
 {
 	struct breader *r = &q->body;
 	int16_t v = q->hdr.api_version;
 	struct fetch_part *parts = NULL;
 	int32_t ntopics, i, n = 0, cap = 0;
 
-	(void)br_i32(r);			/* replica_id */
+	*replica_id = br_i32(r);
 	*max_wait = br_i32(r);
 	*min_bytes = br_i32(r);
 	*max_bytes = br_i32(r);
@@ -249,19 +266,20 @@ enum handle_result
 handle_fetch(struct req *q)
 {
 	struct fetch_part *parts;
-	int32_t min_bytes, max_wait, max_bytes, n, ntopics, i;
+	int32_t replica_id, min_bytes, max_wait, max_bytes, n, ntopics, i;
 	size_t total = 0, budget;
 	bool any_error = false;
 
-	parts = parse_fetch(q, &min_bytes, &max_wait, &max_bytes, &n, &ntopics);
+	parts = parse_fetch(q, &replica_id, &min_bytes, &max_wait, &max_bytes,
+	    &n, &ntopics);
 	if (parts == NULL)
 		return HANDLE_CLOSE;
 	budget = max_bytes > 0 ? (size_t)max_bytes : 0;
 	for (i = 0; i < n; i++) {
 		struct fetch_part *f = &parts[i];
 
-		read_partition(q, f, budget > total ? budget - total : 0,
-		    total == 0);
+		read_partition(q, f, replica_id,
+		    budget > total ? budget - total : 0, total == 0);
 		total += f->bytes;
 		if (f->error != KERR_NONE)
 			any_error = true;

@@ -4,8 +4,12 @@
  * SyncGroup (v0-3), Heartbeat (v0-3), LeaveGroup (v0-3), OffsetCommit
  * (v2-7), OffsetFetch (v1-5), DescribeGroups (v0-4), ListGroups (v0-2)
  * and DeleteGroups (v0-1). A JoinGroup parks until the join phase ends; a
- * follower's SyncGroup until the leader sends the assignments; the
+ * follower's SyncGroup until the leader sends the assignments, and in
+ * cluster mode every SyncGroup until those are replicated; the
  * connection remembers which member it waits for (conn->park_member).
+ * Every group request first checks that this broker coordinates the
+ * group (groups_coordinator_error), on re-runs too: a group whose
+ * partition moved away answers NOT_COORDINATOR.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -54,6 +58,21 @@ blob_dup(struct proto_str s)
 	return b;
 }
 
+/*
+ * Kafka's validateGroupStatus: the id copied into `group`, then
+ * INVALID_GROUP_ID for an empty (or too long) id, or whether this broker
+ * coordinates it.
+ */
+static int16_t
+group_error(struct logd *ld, struct proto_str gid, char *group, size_t size)
+{
+	if (!read_id(gid, group, size) || group[0] == '\0') {
+		group[0] = '\0';
+		return KERR_INVALID_GROUP_ID;
+	}
+	return groups_coordinator_error(ld, group);
+}
+
 static void
 park_done(struct conn *c)
 {
@@ -89,12 +108,14 @@ handle_find_coordinator(struct req *q)
 {
 	struct breader *r = &q->body;
 	struct buf *b = q->out;
-	int16_t v = q->hdr.api_version, code = KERR_NONE;
-	const char *msg = NULL;
-	struct err e = { 0 };
+	int16_t v = q->hdr.api_version, code;
+	const char *msg = NULL, *host = "";
+	int32_t id = -1, port = -1;
+	struct proto_str key;
 	int8_t key_type = 0;
+	char *group;
 
-	(void)proto_read_str(r, false);		/* key */
+	key = proto_read_str(r, false);
 	if (v >= 1)
 		key_type = br_i8(r);
 	if (!br_ok(r))
@@ -102,10 +123,16 @@ handle_find_coordinator(struct req *q)
 	if (key_type != 0) {
 		code = KERR_COORDINATOR_NOT_AVAILABLE;
 		msg = "transactions are not supported";
-	} else if (groups_ensure_topic(q->ld, &e) < 0) {
-		log_warnx("creating %s: %s", OFFSETS_TOPIC, e.msg);
-		code = KERR_COORDINATOR_NOT_AVAILABLE;
-		msg = "the offsets topic could not be created";
+	} else {
+		group = str_dup(key);
+		code = groups_find_coordinator(q->ld, group, &id, &host, &port,
+		    &msg);
+		free(group);
+	}
+	if (code != KERR_NONE) {
+		id = -1;
+		host = "";
+		port = -1;
 	}
 	if (v >= 1) {
 		buf_put_i32(b, 0);		/* throttle_time_ms */
@@ -114,9 +141,9 @@ handle_find_coordinator(struct req *q)
 	} else {
 		buf_put_i16(b, code);
 	}
-	buf_put_i32(b, code == KERR_NONE ? q->ld->cfg.broker_id : -1);
-	proto_put_cstr(b, code == KERR_NONE ? q->ld->cfg.advertise.host : "");
-	buf_put_i32(b, code == KERR_NONE ? q->ld->cfg.advertise.port : -1);
+	buf_put_i32(b, id);
+	proto_put_cstr(b, host);
+	buf_put_i32(b, port);
 	return HANDLE_DONE;
 }
 
@@ -302,6 +329,15 @@ handle_join_group(struct req *q)
 		return br_ok(r) ? (put_join_response(q, KERR_INVALID_GROUP_ID,
 		    NULL, NULL), HANDLE_DONE) : HANDLE_CLOSE;
 	}
+	code = group[0] != '\0' ? groups_coordinator_error(q->ld, group) :
+	    KERR_NONE;
+	if (q->c->park_member != NULL && code != KERR_NONE) {
+		/* The partition moved while we waited. */
+		free_protocols(protos, n);
+		put_join_response(q, code, NULL, q->c->park_member);
+		park_done(q->c);
+		return HANDLE_DONE;
+	}
 	if (q->c->park_member != NULL) {
 		/* A re-run: is the join phase over for our member? */
 		free_protocols(protos, n);
@@ -324,9 +360,10 @@ handle_join_group(struct req *q)
 		park_done(q->c);
 		return HANDLE_DONE;
 	}
-	if (group[0] == '\0') {
+	if (group[0] == '\0' || code != KERR_NONE) {
 		free_protocols(protos, n);
-		put_join_response(q, KERR_INVALID_GROUP_ID, NULL, NULL);
+		put_join_response(q, group[0] == '\0' ? KERR_INVALID_GROUP_ID :
+		    code, NULL, NULL);
 		return HANDLE_DONE;
 	}
 	if (session_ms < q->ld->cfg.group_min_session_ms ||
@@ -374,7 +411,11 @@ put_sync_response(struct req *q, int16_t code, const struct member *m)
 		proto_put_bytes(b, NULL, 0);
 }
 
-/* The leader's SyncGroup: store every member's assignment. */
+/*
+ * The leader's SyncGroup: take every member's assignment and write them.
+ * The group turns Stable, and the members get them, once the record is
+ * durable (at once when alone); a failed write fails the generation.
+ */
 static void
 sync_leader(struct req *q, struct group *g, const uint8_t *assign_at,
     int32_t nassign)
@@ -402,14 +443,53 @@ sync_leader(struct req *q, struct group *g, const uint8_t *assign_at,
 		free(m->assignment.data);
 		m->assignment = blob_dup(a);
 	}
-	g->state = GROUP_STABLE;
-	for (i = 0; i < g->nmembers; i++) {
-		g->members[i]->sync_ready = true;
-		g->members[i]->sync_error = KERR_NONE;
+	g->sync_pending = true;
+	g->sync_generation = g->generation;
+	if (groups_store_sync(q->ld, g, &g->sync_write, &e) < 0) {
+		log_warnx("group=%s: storing the assignment: %s", g->id, e.msg);
+		group_sync_done(q->ld, g, KERR_COORDINATOR_NOT_AVAILABLE,
+		    q->now_ms);
+		return;
 	}
-	if (groups_store_metadata(q->ld, g, &e) < 0)
-		log_warnx("group=%s: storing metadata: %s", g->id, e.msg);
-	q->ld->appended = true;
+	group_settle_sync(q->ld, g, q->now_ms);
+}
+
+/* Wait as member `m` until its sync_ready flag is set. */
+static enum handle_result
+sync_park(struct req *q, const struct group *g, const struct member *m)
+{
+	int64_t deadline = q->now_ms + m->session_timeout_ms;
+
+	/* The leader waits for its write, which times out on its own. */
+	if (g->sync_pending && g->sync_write.deadline_ms + 1000 > deadline)
+		deadline = g->sync_write.deadline_ms + 1000;
+	q->c->park_member = xstrdup(m->id);
+	q->c->park_deadline_ms = deadline;
+	return HANDLE_PARK;
+}
+
+/* A parked SyncGroup's re-run: is our member's assignment settled? */
+static enum handle_result
+sync_rerun(struct req *q, const char *group, int16_t code)
+{
+	struct group *g = code == KERR_NONE ? group_find(q->ld, group) : NULL;
+	struct member *m;
+
+	if (g != NULL)
+		group_settle_sync(q->ld, g, q->now_ms);
+	m = g ? group_find_member(g, q->c->park_member) : NULL;
+	if (code != KERR_NONE)
+		put_sync_response(q, code, NULL);
+	else if (m == NULL)
+		put_sync_response(q, KERR_UNKNOWN_MEMBER_ID, NULL);
+	else if (m->sync_ready)
+		put_sync_response(q, m->sync_error, m);
+	else if (q->final)
+		put_sync_response(q, KERR_REBALANCE_IN_PROGRESS, NULL);
+	else
+		return HANDLE_PARK;
+	park_done(q->c);
+	return HANDLE_DONE;
 }
 
 enum handle_result
@@ -423,6 +503,7 @@ handle_sync_group(struct req *q)
 	int32_t generation, n, i;
 	struct group *g;
 	struct member *m;
+	int16_t code;
 
 	gid = proto_read_str(r, false);
 	generation = br_i32(r);
@@ -437,20 +518,19 @@ handle_sync_group(struct req *q)
 	}
 	if (!br_ok(r))
 		return HANDLE_CLOSE;
-	g = read_id(gid, group, sizeof(group)) ? group_find(q->ld, group) : NULL;
-	m = g && read_id(mid, id, sizeof(id)) ? group_find_member(g, id) : NULL;
-	if (q->c->park_member != NULL) {
-		if (m == NULL)
-			put_sync_response(q, KERR_UNKNOWN_MEMBER_ID, NULL);
-		else if (m->sync_ready)
-			put_sync_response(q, m->sync_error, m);
-		else if (q->final)
-			put_sync_response(q, KERR_REBALANCE_IN_PROGRESS, NULL);
-		else
-			return HANDLE_PARK;
-		park_done(q->c);
+	if (!read_id(gid, group, sizeof(group)) || group[0] == '\0') {
+		put_sync_response(q, KERR_INVALID_GROUP_ID, NULL);
 		return HANDLE_DONE;
 	}
+	code = groups_coordinator_error(q->ld, group);
+	if (q->c->park_member != NULL)
+		return sync_rerun(q, group, code);
+	if (code != KERR_NONE) {
+		put_sync_response(q, code, NULL);
+		return HANDLE_DONE;
+	}
+	g = group_find(q->ld, group);
+	m = g && read_id(mid, id, sizeof(id)) ? group_find_member(g, id) : NULL;
 	if (m == NULL) {
 		put_sync_response(q, KERR_UNKNOWN_MEMBER_ID, NULL);
 		return HANDLE_DONE;
@@ -468,23 +548,33 @@ handle_sync_group(struct req *q)
 		put_sync_response(q, KERR_NONE, m);
 		return HANDLE_DONE;
 	case GROUP_COMPLETING:
-		if (g->leader != NULL && strcmp(g->leader, m->id) == 0) {
+		/* A leader's retry while its write is pending waits for it. */
+		if (g->leader != NULL && strcmp(g->leader, m->id) == 0 &&
+		    !g->sync_pending)
 			sync_leader(q, g, assign_at, n);
-			m->sync_ready = false;
-			put_sync_response(q, KERR_NONE, m);
-			return HANDLE_DONE;
-		}
 		if (m->sync_ready) {
 			put_sync_response(q, m->sync_error, m);
 			return HANDLE_DONE;
 		}
-		q->c->park_member = xstrdup(m->id);
-		q->c->park_deadline_ms = q->now_ms + m->session_timeout_ms;
-		return HANDLE_PARK;
+		return sync_park(q, g, m);
 	default:
 		put_sync_response(q, KERR_UNKNOWN_MEMBER_ID, NULL);
 		return HANDLE_DONE;
 	}
+}
+
+/* A coordinated group's answer to a member's heartbeat. */
+static int16_t
+heartbeat_code(struct req *q, const struct group *g, struct member *m,
+    int32_t generation)
+{
+	if (m == NULL)
+		return KERR_UNKNOWN_MEMBER_ID;
+	if (generation != g->generation)
+		return KERR_ILLEGAL_GENERATION;
+	m->session_deadline_ms = q->now_ms + m->session_timeout_ms;
+	return g->state == GROUP_PREPARING ? KERR_REBALANCE_IN_PROGRESS :
+	    KERR_NONE;
 }
 
 enum handle_result
@@ -506,17 +596,11 @@ handle_heartbeat(struct req *q)
 		(void)proto_read_str(r, true);
 	if (!br_ok(r))
 		return HANDLE_CLOSE;
-	g = read_id(gid, group, sizeof(group)) ? group_find(q->ld, group) : NULL;
+	code = group_error(q->ld, gid, group, sizeof(group));
+	g = code == KERR_NONE ? group_find(q->ld, group) : NULL;
 	m = g && read_id(mid, id, sizeof(id)) ? group_find_member(g, id) : NULL;
-	if (m == NULL)
-		code = KERR_UNKNOWN_MEMBER_ID;
-	else if (generation != g->generation)
-		code = KERR_ILLEGAL_GENERATION;
-	else {
-		m->session_deadline_ms = q->now_ms + m->session_timeout_ms;
-		code = g->state == GROUP_PREPARING ? KERR_REBALANCE_IN_PROGRESS :
-		    KERR_NONE;
-	}
+	if (code == KERR_NONE)
+		code = heartbeat_code(q, g, m, generation);
 	if (q->hdr.api_version >= 1)
 		buf_put_i32(b, 0);
 	buf_put_i16(b, code);
@@ -547,17 +631,19 @@ handle_leave_group(struct req *q)
 	struct proto_str gid = proto_read_str(r, false);
 	struct group *g;
 	int32_t n, i;
+	int16_t gcode;
 
 	if (v <= 2) {
 		struct proto_str mid = proto_read_str(r, false);
+		int16_t code;
 
 		if (!br_ok(r))
 			return HANDLE_CLOSE;
-		g = read_id(gid, group, sizeof(group)) ?
-		    group_find(q->ld, group) : NULL;
+		code = group_error(q->ld, gid, group, sizeof(group));
+		g = code == KERR_NONE ? group_find(q->ld, group) : NULL;
 		if (v >= 1)
 			buf_put_i32(b, 0);
-		buf_put_i16(b, leave_one(q, g, mid));
+		buf_put_i16(b, code != KERR_NONE ? code : leave_one(q, g, mid));
 		return HANDLE_DONE;
 	}
 	n = proto_read_array_len(r, false, 4);
@@ -572,8 +658,15 @@ handle_leave_group(struct req *q)
 			return HANDLE_CLOSE;
 		br_init(r, at, (size_t)(q->body.end - at));
 	}
-	g = read_id(gid, group, sizeof(group)) ? group_find(q->ld, group) : NULL;
 	buf_put_i32(b, 0);
+	gcode = group_error(q->ld, gid, group, sizeof(group));
+	if (gcode != KERR_NONE) {
+		/* Kafka answers a group error without the members. */
+		buf_put_i16(b, gcode);
+		buf_put_i32(b, 0);
+		return HANDLE_DONE;
+	}
+	g = group_find(q->ld, group);
 	buf_put_i16(b, KERR_NONE);
 	buf_put_i32(b, n);
 	for (i = 0; i < n; i++) {

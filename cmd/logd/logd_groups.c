@@ -12,7 +12,10 @@
  * Committed offsets and group metadata are records in __consumer_offsets
  * with Kafka's layouts (offset key v1 + value v3, group key v2 + value v1,
  * which Burrow decodes), so a restarted coordinator rebuilds every group by
- * replaying that topic.
+ * replaying that topic. In cluster mode a commit or an assignment takes
+ * effect only once the partition's high watermark passes its batch; which
+ * partitions this broker coordinates, and their loading, are
+ * logd_group_coord.c's.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "ctlproto.h"
 #include "hash.h"
 #include "log.h"
 #include "logd.h"
@@ -31,6 +35,9 @@
 #include "record.h"
 #include "util.h"
 #include "banned.h"
+
+/* Kafka's offsets.commit.timeout.ms: how long a write may wait for the ISR. */
+#define GROUP_WRITE_TIMEOUT_MS 5000
 
 #define KEY_OFFSET_V1 1
 #define KEY_GROUP_V2 2
@@ -50,12 +57,31 @@ group_state_name(enum group_state s)
 	return "Dead";
 }
 
-int32_t
-groups_partition_for(const struct logd *ld, const char *group)
+/*
+ * Kafka counts the topic's partitions (its groupMetadataTopicPartitionCount),
+ * so that every broker agrees even when their settings differ.
+ */
+static int32_t
+offsets_partition_count(struct logd *ld)
 {
-	int32_t n = ld->cfg.offsets_topic_partitions;
+	const struct cluster_state *s = cluster_current_state(ld);
+	const struct cluster_topic *ct = s ? cluster_state_topic(s,
+	    OFFSETS_TOPIC) : NULL;
+	const struct topic *t;
 
-	return hash_kafka_abs(hash_java_string(group, strlen(group))) % n;
+	if (ct != NULL && ct->npartitions > 0)
+		return ct->npartitions;
+	t = topic_find(ld, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+	if (t != NULL && t->npartitions > 0)
+		return t->npartitions;
+	return ld->cfg.offsets_topic_partitions;
+}
+
+int32_t
+groups_partition_for(struct logd *ld, const char *group)
+{
+	return hash_kafka_abs(hash_java_string(group, strlen(group))) %
+	    offsets_partition_count(ld);
 }
 
 int
@@ -66,6 +92,10 @@ groups_ensure_topic(struct logd *ld, struct err *e)
 
 	if (topic_find(ld, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC)) != NULL)
 		return 0;
+	if (ld->cluster != NULL)
+		return err_set(e, EXIT_TEMPFAIL, "%s is ctrld's "
+		    "to create, and this broker has no replica of it yet",
+		    OFFSETS_TOPIC);
 	tconf_init(&conf);
 	/* Kafka's settings for the offsets topic. */
 	rc = tconf_set(&conf, "cleanup.policy", "compact", e);
@@ -142,11 +172,26 @@ subscribed_clear(struct group *g)
 	g->subscribed_known = false;
 }
 
+void
+committed_array_free(struct committed *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].topic);
+		free(c[i].metadata);
+	}
+	free(c);
+}
+
 static void
 group_free(struct group *g)
 {
 	size_t i;
 
+	for (i = 0; i < g->npcommits; i++)
+		committed_array_free(g->pcommits[i].c, g->pcommits[i].n);
+	free(g->pcommits);
 	subscribed_clear(g);
 	for (i = 0; i < g->nmembers; i++)
 		member_free(g->members[i]);
@@ -176,6 +221,7 @@ groups_free(struct logd *ld)
 	free(ld->groups);
 	ld->groups = NULL;
 	ld->ngroups = 0;
+	groups_coord_release();
 }
 
 /* Take `g` out of the registry and free it. */
@@ -190,6 +236,22 @@ group_unlink(struct logd *ld, struct group *g)
 			break;
 		}
 	group_free(g);
+}
+
+size_t
+groups_drop_partition(struct logd *ld, int32_t partition)
+{
+	size_t i, kept = 0, dropped;
+
+	for (i = 0; i < ld->ngroups; i++) {
+		if (ld->groups[i]->partition == partition)
+			group_free(ld->groups[i]);
+		else
+			ld->groups[kept++] = ld->groups[i];
+	}
+	dropped = ld->ngroups - kept;
+	ld->ngroups = kept;
+	return dropped;
 }
 
 struct group *
@@ -214,6 +276,7 @@ group_get_or_create(struct logd *ld, const char *id)
 	g->id = xstrdup(id);
 	g->state = GROUP_EMPTY;
 	g->empty_since_ms = clock_wall_ms();
+	g->partition = groups_partition_for(ld, id);
 	ld->groups = xrealloc(ld->groups, (ld->ngroups + 1) * sizeof(*ld->groups));
 	ld->groups[ld->ngroups++] = g;
 	return g;
@@ -466,6 +529,8 @@ group_rebalance(struct logd *ld, struct group *g, int64_t now)
 	 */
 	if (g->state == GROUP_EMPTY && ld->cfg.group_initial_delay_ms < timeout)
 		timeout = ld->cfg.group_initial_delay_ms;
+	/* Kafka's storeGroup callback ignores a generation that is over. */
+	g->sync_pending = false;
 	if (g->state != GROUP_PREPARING) {
 		g->join_deadline_ms = now + timeout;
 		g->initial_join = g->state == GROUP_EMPTY;
@@ -498,6 +563,7 @@ group_remove_member(struct logd *ld, struct group *g, struct member *m,
 
 		g->state = GROUP_EMPTY;
 		g->generation++;
+		g->sync_pending = false;
 		free(g->protocol);
 		g->protocol = NULL;
 		subscribed_clear(g);
@@ -592,7 +658,10 @@ group_set_offset(struct group *g, const struct committed *c)
 		struct committed *x = &g->offsets[i];
 
 		if (x->partition == c->partition && strcmp(x->topic, c->topic) == 0) {
+			if (x->log_offset > c->log_offset && c->log_offset >= 0)
+				return;
 			free(x->metadata);
+			x->log_offset = c->log_offset;
 			x->offset = c->offset;
 			x->leader_epoch = c->leader_epoch;
 			x->metadata = xstrdup(c->metadata ? c->metadata : "");
@@ -665,8 +734,9 @@ put_group_key(struct buf *b, const char *group)
 	proto_put_cstr(b, group);
 }
 
+/* The group's metadata; its members only when they have assignments. */
 static void
-put_group_value(struct buf *b, const struct group *g)
+put_group_value(struct buf *b, const struct group *g, bool members)
 {
 	size_t i;
 
@@ -675,8 +745,8 @@ put_group_value(struct buf *b, const struct group *g)
 	buf_put_i32(b, g->generation);
 	proto_put_cstr(b, g->protocol);
 	proto_put_cstr(b, g->leader);
-	buf_put_i32(b, g->state == GROUP_STABLE ? (int32_t)g->nmembers : 0);
-	for (i = 0; g->state == GROUP_STABLE && i < g->nmembers; i++) {
+	buf_put_i32(b, members ? (int32_t)g->nmembers : 0);
+	for (i = 0; members && i < g->nmembers; i++) {
 		const struct member *m = g->members[i];
 		struct blob sub = { NULL, -1 };
 		int32_t k;
@@ -742,31 +812,74 @@ writer_add(struct writer *w, bool tombstone)
 	return rc;
 }
 
-static int
-writer_commit(struct logd *ld, struct writer *w, const char *group,
+/*
+ * The partition a write for `group` goes to: in cluster mode only one we
+ * lead, and for a waited write (`durable`) only with enough in-sync
+ * replicas, refused before anything is written as Kafka's acks=-1
+ * appends are. NULL with `e` set otherwise.
+ */
+static struct partition *
+writer_partition(struct logd *ld, const char *group, bool durable,
     struct err *e)
 {
 	struct proto_str name = { OFFSETS_TOPIC, (int32_t)strlen(OFFSETS_TOPIC) };
+	int32_t idx = groups_partition_for(ld, group);
+	struct partition *p;
+
+	if (groups_ensure_topic(ld, e) < 0)
+		return NULL;
+	p = partition_find(ld, name, idx);
+	if (p == NULL) {
+		err_set(e, EXIT_SOFTWARE, "no %s partition %" PRId32 " for "
+		    "group '%s'", OFFSETS_TOPIC, idx, group);
+		return NULL;
+	}
+	if (ld->cluster == NULL)
+		return p;
+	if (p->role != PART_LEADER) {
+		err_set(e, EXIT_TEMPFAIL, "not the leader of %s-%" PRId32,
+		    OFFSETS_TOPIC, idx);
+		return NULL;
+	}
+	if (durable && (int64_t)p->nisr < tconf_i64(&p->topic->conf,
+	    &ld->cfg.topic_defaults, TCONF_MIN_INSYNC_REPLICAS)) {
+		err_set(e, EXIT_TEMPFAIL, "%s-%" PRId32 " has %zu in-sync "
+		    "replicas, fewer than min.insync.replicas", OFFSETS_TOPIC,
+		    idx, p->nisr);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+writer_commit(struct logd *ld, struct writer *w, const char *group,
+    struct group_write *out, struct err *e)
+{
 	struct buf batch = BUF_INIT;
+	struct plog_append_info info;
 	struct partition *p;
 	int rc = -1;
 
+	if (out != NULL)
+		*out = (struct group_write){ -1, -1, -1, -1, 0 };
 	if (w->rb.count == 0)
 		return 0;
-	if (groups_ensure_topic(ld, e) < 0)
-		return -1;
-	p = partition_find(ld, name, groups_partition_for(ld, group));
+	p = writer_partition(ld, group, out != NULL, e);
 	if (p == NULL)
-		return err_set(e, EXIT_SOFTWARE, "no %s partition for group '%s'",
-		    OFFSETS_TOPIC, group);
+		return -1;
 	w->rb.leader_epoch = p->leader_epoch;
 	if (rec_builder_finish(&w->rb, &batch, e) < 0)
 		goto out;
 	if (plog_append(p->log, batch.data, batch.len,
-	    PLOG_APPEND_ASSIGN_OFFSETS, w->now, NULL, e) < 0)
+	    PLOG_APPEND_ASSIGN_OFFSETS, w->now, &info, e) < 0)
 		goto out;
-	p->high_watermark = plog_end_offset(p->log);
+	/* Alone this commits it; with followers, their fetches will. */
+	replica_update_hw(ld, p);
 	ld->appended = true;
+	if (out != NULL)
+		*out = (struct group_write){ p->id, p->leader_epoch,
+		    info.first_offset, info.last_offset + 1,
+		    clock_mono_ms() + GROUP_WRITE_TIMEOUT_MS };
 	rc = 0;
 out:
 	buf_release(&batch);
@@ -779,19 +892,20 @@ out:
  */
 static int
 writer_finish(struct logd *ld, struct writer *w, const char *group, int rc,
-    struct err *e)
+    struct group_write *out, struct err *e)
 {
 	if (rc < 0)
 		err_set(e, EXIT_OSERR, "out of memory");
 	else
-		rc = writer_commit(ld, w, group, e);
+		rc = writer_commit(ld, w, group, out, e);
 	writer_release(w);
 	return rc;
 }
 
 int
 groups_store_offsets(struct logd *ld, struct group *g,
-    const struct committed *c, size_t n, struct err *e)
+    const struct committed *c, size_t n, struct group_write *out,
+    struct err *e)
 {
 	struct writer w;
 	size_t i;
@@ -803,7 +917,7 @@ groups_store_offsets(struct logd *ld, struct group *g,
 		put_offset_value(&w.value, &c[i]);
 		rc = writer_add(&w, false);
 	}
-	return writer_finish(ld, &w, g->id, rc, e);
+	return writer_finish(ld, &w, g->id, rc, out, e);
 }
 
 int
@@ -814,9 +928,23 @@ groups_store_metadata(struct logd *ld, struct group *g, struct err *e)
 
 	writer_init(&w);
 	put_group_key(&w.key, g->id);
-	put_group_value(&w.value, g);
+	put_group_value(&w.value, g, g->state == GROUP_STABLE);
 	rc = writer_add(&w, false);
-	return writer_finish(ld, &w, g->id, rc, e);
+	return writer_finish(ld, &w, g->id, rc, NULL, e);
+}
+
+int
+groups_store_sync(struct logd *ld, struct group *g, struct group_write *out,
+    struct err *e)
+{
+	struct writer w;
+	int rc;
+
+	writer_init(&w);
+	put_group_key(&w.key, g->id);
+	put_group_value(&w.value, g, true);
+	rc = writer_add(&w, false);
+	return writer_finish(ld, &w, g->id, rc, out, e);
 }
 
 /* Tombstones for every offset and the metadata of `g`. */
@@ -837,7 +965,7 @@ groups_store_tombstones(struct logd *ld, struct group *g, struct err *e)
 		put_group_key(&w.key, g->id);
 		rc = writer_add(&w, true);
 	}
-	return writer_finish(ld, &w, g->id, rc, e);
+	return writer_finish(ld, &w, g->id, rc, NULL, e);
 }
 
 int
@@ -889,7 +1017,7 @@ group_delete_offsets(struct logd *ld, struct group *g,
 		put_group_key(&w.key, g->id);
 		rc = writer_add(&w, true);
 	}
-	if (writer_finish(ld, &w, g->id, rc, e) < 0)
+	if (writer_finish(ld, &w, g->id, rc, NULL, e) < 0)
 		return -1;
 	if (dead) {
 		group_unlink(ld, g);
@@ -901,9 +1029,9 @@ group_delete_offsets(struct logd *ld, struct group *g,
 	return 0;
 }
 
-/* Replay: apply one record of __consumer_offsets. */
+/* Replay: apply one record of __consumer_offsets, from batch `base`. */
 static void
-replay_record(struct logd *ld, const struct rec_record *r)
+replay_record(struct logd *ld, const struct rec_record *r, int64_t base)
 {
 	struct breader k, v;
 	char group[256], topic[256];
@@ -943,6 +1071,7 @@ replay_record(struct logd *ld, const struct rec_record *r)
 			meta[0] = '\0';
 		c.metadata = meta;
 		c.commit_ms = br_i64(&v);
+		c.log_offset = base;
 		if (!br_ok(&v) || vver < 0 || vver > 3)
 			return;
 		group_set_offset(group_get_or_create(ld, group), &c);
@@ -980,80 +1109,70 @@ replay_record(struct logd *ld, const struct rec_record *r)
 	}
 }
 
+/* Replay the batches of one slice; *next moves past each. */
 static int
-replay_partition(struct logd *ld, struct partition *p, struct err *e)
+replay_slice(struct logd *ld, const struct buf *data, int64_t *next,
+    struct rec_iter *it, struct err *e)
 {
-	int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
-	struct rec_iter it;
-	struct buf data = BUF_INIT;
-	int rc = 0;
+	size_t pos = 0;
 
-	rec_iter_init(&it, 64u << 20);
-	while (offset < end && rc == 0) {
-		struct plog_slice s;
-		size_t pos = 0;
-		ssize_t n;
+	while (pos < data->len) {
+		struct rec_batch b;
+		struct rec_record r;
+		int more;
 
-		rc = plog_read(p->log, offset, 1 << 20, end, &s, e);
-		if (rc != 0 || s.length == 0)
-			break;
-		buf_clear(&data);
-		if (buf_reserve(&data, s.length) < 0) {
-			rc = err_set(e, EXIT_OSERR, "out of memory");
-			break;
-		}
-		n = pread(s.fd, data.data, s.length, (off_t)s.position);
-		if (n != (ssize_t)s.length) {
-			rc = err_sys(e, EXIT_IOERR, "reading %s-%" PRId32,
-			    OFFSETS_TOPIC, p->id);
-			break;
-		}
-		data.len = (size_t)n;
-		while (pos < data.len) {
-			struct rec_batch b;
-			struct rec_record r;
-			int more;
-
-			if (rec_batch_parse(data.data + pos, data.len - pos, &b,
-			    e) < 0) {
-				rc = -1;
-				break;
-			}
-			if (rec_iter_reset(&it, &b, e) < 0) {
-				rc = -1;
-				break;
-			}
-			while ((more = rec_iter_next(&it, &r, e)) > 0)
-				replay_record(ld, &r);
-			if (more < 0) {
-				rc = -1;
-				break;
-			}
-			offset = rec_batch_last_offset(&b) + 1;
-			pos += b.size;
-		}
+		if (rec_batch_parse(data->data + pos, data->len - pos, &b, e) < 0 ||
+		    rec_iter_reset(it, &b, e) < 0)
+			return -1;
+		while ((more = rec_iter_next(it, &r, e)) > 0)
+			replay_record(ld, &r, b.base_offset);
+		if (more < 0)
+			return -1;
+		*next = rec_batch_last_offset(&b) + 1;
+		pos += b.size;
 	}
-	rec_iter_release(&it);
-	buf_release(&data);
-	if (rc != 0)
-		return err_wrap(e, "replaying %s-%" PRId32, OFFSETS_TOPIC, p->id);
 	return 0;
 }
 
 int
-groups_load(struct logd *ld, struct err *e)
+groups_replay(struct logd *ld, struct partition *p, int64_t *next,
+    int64_t end, struct err *e)
 {
-	struct topic *t = topic_find(ld, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
-	int32_t i;
+	struct plog_slice s;
+	struct rec_iter it;
+	struct buf data = BUF_INIT;
+	ssize_t n;
+	int rc;
 
-	if (t == NULL)
+	if (*next < plog_start_offset(p->log))
+		*next = plog_start_offset(p->log);
+	if (*next >= end)
 		return 0;
-	for (i = 0; i < t->npartitions; i++)
-		if (replay_partition(ld, t->parts[i], e) < 0)
-			return -1;
-	if (ld->ngroups > 0)
-		log_info("loaded %zu consumer groups from %s", ld->ngroups,
-		    OFFSETS_TOPIC);
+	rc = plog_read(p->log, *next, GROUPS_REPLAY_BYTES, end, &s, e);
+	if (rc != 0)
+		return err_wrap(e, "replaying %s-%" PRId32, OFFSETS_TOPIC, p->id);
+	if (s.length == 0) {
+		/* Nothing below `end` any more (a compacted tail): done. */
+		*next = end;
+		return 0;
+	}
+	if (buf_reserve(&data, s.length) < 0)
+		return err_set(e, EXIT_OSERR, "out of memory replaying %s-%"
+		    PRId32, OFFSETS_TOPIC, p->id);
+	n = pread(s.fd, data.data, s.length, (off_t)s.position);
+	if (n != (ssize_t)s.length) {
+		buf_release(&data);
+		return err_sys(e, EXIT_IOERR, "reading %s-%" PRId32,
+		    OFFSETS_TOPIC, p->id);
+	}
+	data.len = (size_t)n;
+	rec_iter_init(&it, 64u << 20);
+	rc = replay_slice(ld, &data, next, &it, e);
+	rec_iter_release(&it);
+	buf_release(&data);
+	if (rc < 0)
+		return err_wrap(e, "replaying %s-%" PRId32 " at offset %" PRId64,
+		    OFFSETS_TOPIC, p->id, *next);
 	return 0;
 }
 
@@ -1067,7 +1186,7 @@ expire_offsets(struct logd *ld, int64_t wall)
 		struct group *g = ld->groups[i];
 		struct err e = { 0 };
 
-		if (g->state != GROUP_EMPTY ||
+		if (g->state != GROUP_EMPTY || !group_loaded(ld, g) ||
 		    wall - g->empty_since_ms < ld->cfg.offsets_retention_ms) {
 			i++;
 			continue;
@@ -1086,9 +1205,14 @@ groups_tick(struct logd *ld, int64_t now)
 {
 	size_t i, j;
 
+	groups_load_step(ld);
 	for (i = 0; i < ld->ngroups; i++) {
 		struct group *g = ld->groups[i];
 
+		if (!group_loaded(ld, g))
+			continue;
+		group_settle_commits(ld, g, now);
+		group_settle_sync(ld, g, now);
 		for (j = 0; j < g->nmembers;) {
 			struct member *m = g->members[j];
 

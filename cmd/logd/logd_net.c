@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -135,6 +136,7 @@ conn_close(struct logd *ld, struct conn *c)
 	if (c->parked)
 		park_remove(ld, c);
 	free(c->park_member);
+	free(c->park_state);
 	epoll_ctl(ld->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	for (r = c->out_head; r != NULL; r = next) {
@@ -439,16 +441,16 @@ conn_on_readable(struct logd *ld, struct conn *c, int64_t now)
 		conn_close(ld, c);
 }
 
+/* Accept on the client port, or on replica.sock (`replica`). */
 static void
-accept_clients(struct logd *ld, int64_t now)
+accept_clients(struct logd *ld, int lfd, bool replica, int64_t now)
 {
 	for (;;) {
 		struct epoll_event ev = { 0 };
 		struct conn *c;
 		int fd;
 
-		fd = accept4(ld->listen_fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR)
 				continue;
@@ -473,6 +475,9 @@ accept_clients(struct logd *ld, int64_t now)
 		c->fd = fd;
 		buf_init(&c->in);
 		net_peer_addr(fd, c->peer, sizeof(c->peer));
+		c->replica = replica;
+		if (replica)
+			snprintf(c->peer, sizeof(c->peer), "replica.sock");
 		net_set_nodelay(fd);
 		c->last_active_ms = now;
 		ev.events = EPOLLIN;
@@ -528,6 +533,10 @@ next_deadline(struct logd *ld)
 	int64_t t = ld->next_idle_check_ms;
 	struct conn *c;
 
+	/* Parked requests must re-check at once (a re-run appended, or the
+	 * high watermark moved): do not sleep first. */
+	if (ld->appended)
+		return 0;
 	if (ld->next_checkpoint_ms < t)
 		t = ld->next_checkpoint_ms;
 	if (ld->ngroups > 0 && ld->next_group_tick_ms < t)
@@ -536,6 +545,8 @@ next_deadline(struct logd *ld)
 		t = ld->next_retention_ms;
 	if (ld->next_flush_check_ms < t)
 		t = ld->next_flush_check_ms;
+	if (cleaner_next_deadline(ld) < t)
+		t = cleaner_next_deadline(ld);
 	for (c = ld->parked; c != NULL; c = c->park_next)
 		if (c->park_deadline_ms < t)
 			t = c->park_deadline_ms;
@@ -582,6 +593,9 @@ run_timers(struct logd *ld, int64_t now)
 		store_checkpoint(ld);
 		ld->next_checkpoint_ms = now + CHECKPOINT_MS;
 	}
+	cleaner_tick(ld, now);
+	cluster_tick(ld, now);
+	replica_tick(ld, now);
 }
 
 static int
@@ -644,7 +658,8 @@ drain(struct logd *ld, const sigset_t *mask)
 			struct conn *cc = evs[i].data.ptr;
 
 			if (cc == NULL || (void *)cc == &ld->listen_fd ||
-			    (void *)cc == &ld->ctl_fd)
+			    (void *)cc == &ld->ctl_fd ||
+			    (void *)cc == &ld->cleaner)
 				continue;
 			if ((evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
 			    conn_flush(ld, cc) < 0)
@@ -677,6 +692,9 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 		return -1;
 	ev.data.ptr = &ld->ctl_fd;
 	epoll_ctl(ld->epfd, EPOLL_CTL_ADD, ld->ctl_fd, &ev);
+	/* Cluster mode: replica.sock and the ctrld link (logd_cluster.c). */
+	if (cluster_serve_start(ld, e) < 0)
+		return -1;
 
 	/*
 	 * Signals are blocked except inside epoll_pwait, so a TERM that
@@ -693,13 +711,17 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 
 	if (announce(ld, o, e) < 0)
 		return -1;
+	/* Compaction reads and writes on its own thread (logd_cleaner.c). */
+	if (cleaner_start(ld, e) < 0)
+		return -1;
 	now = clock_mono_ms();
 	ld->next_idle_check_ms = now + IDLE_CHECK_MS;
 	ld->next_retention_ms = now + ld->cfg.retention_check_interval_ms;
 	ld->next_flush_check_ms = now + FLUSH_CHECK_MS;
 	ld->next_checkpoint_ms = now + CHECKPOINT_MS;
 
-	while (!*stop) {
+	/* In cluster mode a stop first moves our leaderships away. */
+	while (!*stop || !cluster_stop_ready(ld)) {
 		int64_t wait = next_deadline(ld) - clock_mono_ms();
 		int i, n;
 
@@ -708,19 +730,34 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 		if (wait > 1000)
 			wait = 1000;
 		n = epoll_pwait(ld->epfd, evs, 256, (int)wait, &orig);
-		if (n < 0 && errno != EINTR)
-			return err_sys(e, EXIT_OSERR, "epoll_wait");
+		if (n < 0 && errno != EINTR) {
+			err_sys(e, EXIT_OSERR, "epoll_wait");
+			cleaner_stop(ld);
+			return -1;
+		}
 		now = clock_mono_ms();
 		for (i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
 			struct conn *c = tag;
 
 			if (tag == &ld->listen_fd) {
-				accept_clients(ld, now);
+				accept_clients(ld, ld->listen_fd, false, now);
+				continue;
+			}
+			if (tag == &ld->replica_fd) {
+				accept_clients(ld, ld->replica_fd, true, now);
+				continue;
+			}
+			if (ld->cluster != NULL && tag == (void *)ld->cluster) {
+				cluster_on_event(ld);
 				continue;
 			}
 			if (tag == &ld->ctl_fd) {
 				ctl_accept(ld);
+				continue;
+			}
+			if (tag == &ld->cleaner) {
+				cleaner_on_wakeup(ld);
 				continue;
 			}
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
@@ -758,6 +795,9 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 	    ld->nconns, ld->requests);
 	close(ld->listen_fd);
 	ld->listen_fd = -1;
+	cluster_serve_stop(ld);
+	/* Promptly: the thread looks at its stop flag between reads. */
+	cleaner_stop(ld);
 	drain(ld, &orig);
 	close(ld->ctl_fd);
 	ld->ctl_fd = -1;

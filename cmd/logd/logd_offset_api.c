@@ -4,7 +4,10 @@
  * (v1-5), DescribeGroups (v0-4), ListGroups (v0-2), DeleteGroups (v0-1),
  * OffsetDelete (v0). A commit is validated (generation, member, metadata
  * size, partition), written to __consumer_offsets as one batch, and only
- * then applied; deletions likewise write their tombstones first.
+ * once that batch is durable (at once alone; in cluster mode when the
+ * high watermark passes it, the request parked after the append
+ * meanwhile) applied and answered; deletions write their tombstones
+ * first. Groups this broker does not coordinate get Kafka's errors.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -40,33 +43,47 @@ commit_allowed(struct group *g, int32_t generation, struct proto_str mid,
 	return KERR_NONE;
 }
 
-enum handle_result
-handle_offset_commit(struct req *q)
+/* OffsetCommit's fields, walked afresh on every run of the request. */
+struct commit_req {
+	struct proto_str gid, mid;
+	int32_t generation;
+	int32_t ntopics;
+	const uint8_t *topics_at;	/* the topic array in the frame */
+	size_t nparts;
+};
+
+/*
+ * A commit waiting for its record to be replicated (cluster mode), kept on
+ * the connection while parked: one block, which conn_close frees. The
+ * offsets themselves wait in the group (group_add_pending_commit).
+ */
+struct commit_wait {
+	int16_t api_key;		/* a re-run knows its own state */
+	int32_t correlation_id;
+	struct group_write w;
+	size_t ncodes;
+	int16_t codes[];		/* each partition's, request order */
+};
+
+/* Check the structure and count the partitions; -1 when malformed. */
+static int
+commit_parse(struct req *q, struct commit_req *cr)
 {
 	struct breader *r = &q->body;
-	struct buf *b = q->out;
-	int16_t v = q->hdr.api_version, gcode, store_code = KERR_NONE;
-	struct proto_str gid, mid;
-	char group[GROUP_ID_MAX + 1];
-	struct committed *accepted = NULL;
-	int16_t *codes = NULL;
-	size_t naccepted = 0, ncodes = 0, k;
-	const uint8_t *topics_at;
-	int32_t generation, ntopics, i, j;
-	struct group *g = NULL;
-	struct err e = { 0 };
+	int16_t v = q->hdr.api_version;
+	int32_t i, j;
 
-	gid = proto_read_str(r, false);
-	generation = br_i32(r);
-	mid = proto_read_str(r, false);
+	memset(cr, 0, sizeof(*cr));
+	cr->gid = proto_read_str(r, false);
+	cr->generation = br_i32(r);
+	cr->mid = proto_read_str(r, false);
 	if (v >= 7)
 		(void)proto_read_str(r, true);	/* group_instance_id */
 	if (v <= 4)
 		(void)br_i64(r);		/* retention_time_ms */
-	ntopics = proto_read_array_len(r, false, 6);
-	topics_at = r->p;
-	/* First pass: validate the structure, count partitions. */
-	for (i = 0; i < ntopics && br_ok(r); i++) {
+	cr->ntopics = proto_read_array_len(r, false, 6);
+	cr->topics_at = r->p;
+	for (i = 0; i < cr->ntopics && br_ok(r); i++) {
 		int32_t np;
 
 		(void)proto_read_str(r, false);
@@ -77,105 +94,242 @@ handle_offset_commit(struct req *q)
 			if (v >= 6)
 				(void)br_i32(r);
 			(void)proto_read_str(r, true);
-			ncodes++;
+			cr->nparts++;
 		}
 	}
-	if (!br_ok(r))
-		return HANDLE_CLOSE;
-	if (!proto_str_copy(gid, group, sizeof(group)) || group[0] == '\0')
-		gcode = KERR_INVALID_GROUP_ID;
-	else {
-		g = generation < 0 && mid.len <= 0 ?
-		    group_get_or_create(q->ld, group) : group_find(q->ld, group);
-		gcode = g ? commit_allowed(g, generation, mid, q->now_ms) :
-		    KERR_UNKNOWN_MEMBER_ID;
-	}
-	codes = xcalloc(ncodes + 1, sizeof(*codes));
-	accepted = xcalloc(ncodes + 1, sizeof(*accepted));
-	/* Second pass: per-partition checks, collect what to store. */
-	br_init(r, topics_at, (size_t)(q->body.end - topics_at));
-	ncodes = 0;
-	for (i = 0; i < ntopics; i++) {
-		struct proto_str topic = proto_read_str(r, false);
-		int32_t np = proto_read_array_len(r, false, 14);
+	return br_ok(r) ? 0 : -1;
+}
 
-		for (j = 0; j < np; j++) {
-			int32_t part = br_i32(r);
-			int64_t off = br_i64(r);
-			int32_t epoch = v >= 6 ? br_i32(r) : -1;
-			struct proto_str meta = proto_read_str(r, true);
-			int16_t code = gcode;
+/* A committed entry from the request's fields (strings copied). */
+static void
+commit_entry(struct committed *c, struct proto_str topic, int32_t part,
+    int64_t off, int32_t epoch, struct proto_str meta, int64_t commit_ms)
+{
+	char *t = xmalloc((size_t)topic.len + 1);
+	char *md = xmalloc(meta.len > 0 ? (size_t)meta.len + 1 : 1);
 
-			if (code == KERR_NONE && meta.len >
+	memcpy(t, topic.p, (size_t)topic.len);
+	t[topic.len] = '\0';
+	if (meta.len > 0)
+		memcpy(md, meta.p, (size_t)meta.len);
+	md[meta.len > 0 ? meta.len : 0] = '\0';
+	c->topic = t;
+	c->partition = part;
+	c->offset = off;
+	c->leader_epoch = epoch;
+	c->metadata = md;
+	c->commit_ms = commit_ms;
+	c->log_offset = -1;
+}
+
+/*
+ * Walk the partitions, giving each its code: `gcode`, or a refusal of
+ * its own; collect those whose code is NONE into out[] (the caller frees
+ * them with committed_array_free). Returns how many were collected.
+ */
+static size_t
+commit_collect(struct req *q, const struct commit_req *cr, int16_t *codes,
+    int16_t gcode, int64_t commit_ms, struct committed *out)
+{
+	struct breader r;
+	size_t k = 0, n = 0;
+	int32_t i, j;
+
+	br_init(&r, cr->topics_at, (size_t)(q->body.end - cr->topics_at));
+	for (i = 0; i < cr->ntopics; i++) {
+		struct proto_str topic = proto_read_str(&r, false);
+		int32_t np = proto_read_array_len(&r, false, 14);
+
+		for (j = 0; j < np; j++, k++) {
+			int32_t part = br_i32(&r);
+			int64_t off = br_i64(&r);
+			int32_t epoch = q->hdr.api_version >= 6 ? br_i32(&r) : -1;
+			struct proto_str meta = proto_read_str(&r, true);
+
+			codes[k] = gcode;
+			if (gcode == KERR_NONE && meta.len >
 			    q->ld->cfg.offset_metadata_max_bytes)
-				code = 12;	/* OFFSET_METADATA_TOO_LARGE */
-			else if (code == KERR_NONE &&
+				codes[k] = 12;	/* OFFSET_METADATA_TOO_LARGE */
+			else if (gcode == KERR_NONE &&
 			    partition_find(q->ld, topic, part) == NULL)
-				code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-			if (code == KERR_NONE) {
-				struct committed *c = &accepted[naccepted++];
-				char *t = xmalloc((size_t)topic.len + 1);
-				char *md = xmalloc(meta.len > 0 ?
-				    (size_t)meta.len + 1 : 1);
-
-				memcpy(t, topic.p, (size_t)topic.len);
-				t[topic.len] = '\0';
-				if (meta.len > 0)
-					memcpy(md, meta.p, (size_t)meta.len);
-				md[meta.len > 0 ? meta.len : 0] = '\0';
-				c->topic = t;
-				c->partition = part;
-				c->offset = off;
-				c->leader_epoch = epoch;
-				c->metadata = md;
-				c->commit_ms = clock_wall_ms();
-			}
-			codes[ncodes++] = code;
+				codes[k] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			if (codes[k] == KERR_NONE)
+				commit_entry(&out[n++], topic, part, off, epoch,
+				    meta, commit_ms);
 		}
 	}
-	if (naccepted > 0 && groups_store_offsets(q->ld, g, accepted, naccepted,
-	    &e) < 0) {
-		log_warnx("group=%s: storing offsets: %s", group, e.msg);
-		store_code = KERR_COORDINATOR_NOT_AVAILABLE;
-	} else {
-		for (k = 0; k < naccepted; k++)
-			group_set_offset(g, &accepted[k]);
+	return n;
+}
+
+/* The commit is durable: into the cache, as from batch `base`. */
+static void
+commit_apply(struct group *g, struct committed *c, size_t n, int64_t base)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		c[k].log_offset = base;
+		group_set_offset(g, &c[k]);
 	}
-	/* Third pass: the response mirrors the request. */
-	if (v >= 3)
+}
+
+/* The response mirrors the request; accepted partitions get store_code. */
+static void
+commit_put_response(struct req *q, const struct commit_req *cr,
+    const int16_t *codes, int16_t store_code)
+{
+	struct buf *b = q->out;
+	struct breader r;
+	size_t k = 0;
+	int32_t i, j;
+
+	if (q->hdr.api_version >= 3)
 		buf_put_i32(b, 0);		/* throttle_time_ms */
-	buf_put_i32(b, ntopics);
-	br_init(r, topics_at, (size_t)(q->body.end - topics_at));
-	ncodes = 0;
-	for (i = 0; i < ntopics; i++) {
-		struct proto_str topic = proto_read_str(r, false);
-		int32_t np = proto_read_array_len(r, false, 14);
+	buf_put_i32(b, cr->ntopics);
+	br_init(&r, cr->topics_at, (size_t)(q->body.end - cr->topics_at));
+	for (i = 0; i < cr->ntopics; i++) {
+		struct proto_str topic = proto_read_str(&r, false);
+		int32_t np = proto_read_array_len(&r, false, 14);
 
 		proto_put_str(b, topic.p, (size_t)topic.len);
 		buf_put_i32(b, np);
-		for (j = 0; j < np; j++) {
-			int32_t part = br_i32(r);
-			int16_t code = codes[ncodes++];
+		for (j = 0; j < np; j++, k++) {
+			int32_t part = br_i32(&r);
 
-			(void)br_i64(r);
-			if (v >= 6)
-				(void)br_i32(r);
-			(void)proto_read_str(r, true);
+			(void)br_i64(&r);
+			if (q->hdr.api_version >= 6)
+				(void)br_i32(&r);
+			(void)proto_read_str(&r, true);
 			buf_put_i32(b, part);
-			buf_put_i16(b, code == KERR_NONE ? store_code : code);
+			buf_put_i16(b, codes[k] == KERR_NONE ? store_code :
+			    codes[k]);
 		}
 	}
-	for (k = 0; k < naccepted; k++) {
-		free(accepted[k].topic);
-		free(accepted[k].metadata);
+}
+
+/* The group a commit is for, and whether it may commit (gcode). */
+static struct group *
+commit_group(struct req *q, const struct commit_req *cr, char *group,
+    size_t size, int16_t *gcode)
+{
+	struct group *g;
+
+	if (!proto_str_copy(cr->gid, group, size) || group[0] == '\0') {
+		*gcode = KERR_INVALID_GROUP_ID;
+		return NULL;
 	}
-	free(accepted);
-	free(codes);
+	*gcode = groups_coordinator_error(q->ld, group);
+	if (*gcode != KERR_NONE)
+		return NULL;
+	g = cr->generation < 0 && cr->mid.len <= 0 ?
+	    group_get_or_create(q->ld, group) : group_find(q->ld, group);
+	*gcode = g ? commit_allowed(g, cr->generation, cr->mid, q->now_ms) :
+	    KERR_UNKNOWN_MEMBER_ID;
+	return g;
+}
+
+/* Keep what a re-run needs on the connection, and park. */
+static enum handle_result
+commit_park(struct req *q, const struct group_write *w, const int16_t *codes,
+    size_t ncodes)
+{
+	struct commit_wait *cw = xcalloc(1, sizeof(*cw) +
+	    (ncodes + 1) * sizeof(cw->codes[0]));
+
+	cw->api_key = q->hdr.api_key;
+	cw->correlation_id = q->hdr.correlation_id;
+	cw->w = *w;
+	cw->ncodes = ncodes;
+	memcpy(cw->codes, codes, ncodes * sizeof(cw->codes[0]));
+	free(q->c->park_state);
+	q->c->park_state = cw;
+	q->c->park_deadline_ms = w->deadline_ms;
+	return HANDLE_PARK;
+}
+
+/*
+ * A parked commit's re-run: answer once its record is durable (its
+ * offsets in the cache first), failed, or timed out; nothing is written
+ * again. A group deleted or unloaded meanwhile took its pending offsets
+ * with it, as Kafka drops them for a Dead group.
+ */
+static enum handle_result
+commit_rerun(struct req *q, const struct commit_req *cr)
+{
+	struct commit_wait *cw = q->c->park_state;
+	char group[GROUP_ID_MAX + 1];
+	struct group *g;
+	int16_t store_code;
+
+	if (cw == NULL || cw->api_key != q->hdr.api_key ||
+	    cw->correlation_id != q->hdr.correlation_id ||
+	    cw->ncodes != cr->nparts) {
+		q->close_reason = "parked offset commit lost its state";
+		return HANDLE_CLOSE;
+	}
+	g = proto_str_copy(cr->gid, group, sizeof(group)) ?
+	    group_find(q->ld, group) : NULL;
+	if (g != NULL)
+		group_settle_commits(q->ld, g, q->now_ms);
+	if (!group_write_settled(q->ld, &cw->w, q->final, &store_code))
+		return HANDLE_PARK;
+	/* Answered as failed (a shutdown's last run): never applied later. */
+	if (store_code != KERR_NONE && g != NULL)
+		group_drop_pending_commit(g, &cw->w);
+	commit_put_response(q, cr, cw->codes, store_code);
+	free(cw);
+	q->c->park_state = NULL;
 	return HANDLE_DONE;
 }
 
+/*
+ * The first run: validate, write the accepted commits as one batch, and
+ * answer once it is durable (at once when alone; parked in cluster mode).
+ */
+enum handle_result
+handle_offset_commit(struct req *q)
+{
+	struct commit_req cr;
+	char group[GROUP_ID_MAX + 1];
+	struct committed *accepted;
+	struct group_write w;
+	struct err e = { 0 };
+	int16_t *codes, gcode, store_code = KERR_NONE;
+	int64_t commit_ms = clock_wall_ms();
+	enum handle_result res = HANDLE_DONE;
+	struct group *g;
+	size_t n;
+
+	if (commit_parse(q, &cr) < 0)
+		return HANDLE_CLOSE;
+	if (q->c->parked)
+		return commit_rerun(q, &cr);
+	g = commit_group(q, &cr, group, sizeof(group), &gcode);
+	codes = xcalloc(cr.nparts + 1, sizeof(*codes));
+	accepted = xcalloc(cr.nparts + 1, sizeof(*accepted));
+	n = commit_collect(q, &cr, codes, gcode, commit_ms, accepted);
+	if (n > 0 && groups_store_offsets(q->ld, g, accepted, n, &w, &e) < 0) {
+		log_warnx("group=%s: storing offsets: %s", group, e.msg);
+		store_code = KERR_COORDINATOR_NOT_AVAILABLE;
+	} else if (n > 0 && !group_write_settled(q->ld, &w, false,
+	    &store_code)) {
+		group_add_pending_commit(g, &w, accepted, n);
+		accepted = NULL;
+		n = 0;
+		res = commit_park(q, &w, codes, cr.nparts);
+	} else if (n > 0 && store_code == KERR_NONE) {
+		commit_apply(g, accepted, n, w.base_offset);
+	}
+	if (res == HANDLE_DONE)
+		commit_put_response(q, &cr, codes, store_code);
+	committed_array_free(accepted, n);
+	free(codes);
+	return res;
+}
+
 static void
-put_fetched(struct req *q, const struct committed *c, int32_t partition)
+put_fetched(struct req *q, const struct committed *c, int32_t partition,
+    int16_t code)
 {
 	struct buf *b = q->out;
 
@@ -184,7 +338,42 @@ put_fetched(struct req *q, const struct committed *c, int32_t partition)
 	if (q->hdr.api_version >= 5)
 		buf_put_i32(b, c ? c->leader_epoch : -1);
 	proto_put_cstr(b, c ? c->metadata : "");
-	buf_put_i16(b, KERR_NONE);
+	buf_put_i16(b, code);
+}
+
+/*
+ * OffsetFetch for a group we do not coordinate, as Kafka's
+ * getErrorResponse: v2+ has the error at the top and no partitions, v1
+ * gives it to each partition asked for.
+ */
+static enum handle_result
+fetch_error(struct req *q, int16_t code, const uint8_t *topics_at,
+    int32_t ntopics)
+{
+	struct breader *r = &q->body;
+	struct buf *b = q->out;
+	int16_t v = q->hdr.api_version;
+	int32_t i, j;
+
+	if (v >= 3)
+		buf_put_i32(b, 0);		/* throttle_time_ms */
+	if (v >= 2) {
+		buf_put_i32(b, 0);
+		buf_put_i16(b, code);
+		return HANDLE_DONE;
+	}
+	br_init(r, topics_at, (size_t)(q->body.end - topics_at));
+	buf_put_i32(b, ntopics);
+	for (i = 0; i < ntopics; i++) {
+		struct proto_str t = proto_read_str(r, false);
+		int32_t np = proto_read_array_len(r, false, 4);
+
+		proto_put_str(b, t.p, (size_t)t.len);
+		buf_put_i32(b, np);
+		for (j = 0; j < np; j++)
+			put_fetched(q, NULL, br_i32(r), code);
+	}
+	return HANDLE_DONE;
 }
 
 static int
@@ -219,8 +408,14 @@ handle_offset_fetch(struct req *q)
 	}
 	if (!br_ok(r))
 		return HANDLE_CLOSE;
-	g = proto_str_copy(gid, group, sizeof(group)) ?
-	    group_find(q->ld, group) : NULL;
+	g = NULL;
+	if (proto_str_copy(gid, group, sizeof(group))) {
+		int16_t code = groups_coordinator_error(q->ld, group);
+
+		if (code != KERR_NONE)
+			return fetch_error(q, code, topics_at, ntopics);
+		g = group_find(q->ld, group);
+	}
 	if (v >= 3)
 		buf_put_i32(b, 0);		/* throttle_time_ms */
 	if (ntopics < 0) {
@@ -245,7 +440,7 @@ handle_offset_fetch(struct req *q)
 			buf_put_i32(b, (int32_t)(end - k));
 			for (; k < end; k++)
 				put_fetched(q, &g->offsets[k],
-				    g->offsets[k].partition);
+				    g->offsets[k].partition, KERR_NONE);
 		}
 	} else {
 		br_init(r, topics_at, (size_t)(q->body.end - topics_at));
@@ -261,13 +456,29 @@ handle_offset_fetch(struct req *q)
 				int32_t part = br_i32(r);
 
 				put_fetched(q, g && ok ? group_offset(g, topic,
-				    part) : NULL, part);
+				    part) : NULL, part, KERR_NONE);
 			}
 		}
 	}
 	if (v >= 2)
 		buf_put_i16(b, KERR_NONE);
 	return HANDLE_DONE;
+}
+
+/* A group Kafka cannot describe here: the error and empty fields. */
+static void
+put_describe_error(struct req *q, struct proto_str name, int16_t code)
+{
+	struct buf *b = q->out;
+
+	buf_put_i16(b, code);
+	proto_put_str(b, name.p, (size_t)name.len);
+	proto_put_cstr(b, "");			/* state */
+	proto_put_cstr(b, "");			/* protocol_type */
+	proto_put_cstr(b, "");			/* protocol */
+	buf_put_i32(b, 0);			/* members */
+	if (q->hdr.api_version >= 3)
+		buf_put_i32(b, INT32_MIN);	/* authorized_operations */
 }
 
 static void
@@ -333,30 +544,75 @@ handle_describe_groups(struct req *q)
 	for (i = 0; i < n; i++) {
 		struct proto_str name = proto_read_str(r, false);
 		char group[GROUP_ID_MAX + 1];
+		int16_t code = KERR_NONE;
+		struct group *g = NULL;
 
-		put_described(q, name, proto_str_copy(name, group,
-		    sizeof(group)) ? group_find(q->ld, group) : NULL);
+		if (proto_str_copy(name, group, sizeof(group))) {
+			code = groups_coordinator_error(q->ld, group);
+			g = code == KERR_NONE ? group_find(q->ld, group) : NULL;
+		}
+		if (code != KERR_NONE)
+			put_describe_error(q, name, code);
+		else
+			put_described(q, name, g);
 	}
 	return HANDLE_DONE;
 }
 
+/*
+ * The groups this broker coordinates (kgroups asks every broker); while
+ * a partition loads, its groups are left out and the error says so, as
+ * Kafka's handleListGroups does.
+ */
 enum handle_result
 handle_list_groups(struct req *q)
 {
 	struct buf *b = q->out;
-	size_t i;
+	size_t i, n = 0;
 
 	if (q->hdr.api_version >= 1)
 		buf_put_i32(b, 0);
-	buf_put_i16(b, KERR_NONE);
-	buf_put_i32(b, (int32_t)q->ld->ngroups);
+	buf_put_i16(b, groups_loading(q->ld) ?
+	    KERR_COORDINATOR_LOAD_IN_PROGRESS : KERR_NONE);
+	for (i = 0; i < q->ld->ngroups; i++)
+		n += group_loaded(q->ld, q->ld->groups[i]);
+	buf_put_i32(b, (int32_t)n);
 	for (i = 0; i < q->ld->ngroups; i++) {
 		const struct group *g = q->ld->groups[i];
 
+		if (!group_loaded(q->ld, g))
+			continue;
 		proto_put_cstr(b, g->id);
 		proto_put_cstr(b, g->protocol_type ? g->protocol_type : "");
 	}
 	return HANDLE_DONE;
+}
+
+/* DeleteGroups of one group: its tombstones written, it is gone. */
+static int16_t
+delete_one(struct req *q, struct proto_str name)
+{
+	char group[GROUP_ID_MAX + 1];
+	struct err e = { 0 };
+	struct group *g;
+	int16_t code;
+
+	if (!proto_str_copy(name, group, sizeof(group)))
+		return KERR_GROUP_ID_NOT_FOUND;
+	code = groups_coordinator_error(q->ld, group);
+	if (code != KERR_NONE)
+		return code;
+	g = group_find(q->ld, group);
+	if (g == NULL)
+		return KERR_GROUP_ID_NOT_FOUND;
+	if (g->nmembers > 0)
+		return KERR_NON_EMPTY_GROUP;
+	if (group_delete(q->ld, g, &e) < 0) {
+		log_warnx("deleting group '%s': %s", group, e.msg);
+		return KERR_COORDINATOR_NOT_AVAILABLE;
+	}
+	log_info("deleted group '%s' for %s", group, q->c->peer);
+	return KERR_NONE;
 }
 
 enum handle_result
@@ -378,24 +634,9 @@ handle_delete_groups(struct req *q)
 	buf_put_i32(b, n);
 	for (i = 0; i < n; i++) {
 		struct proto_str name = proto_read_str(r, false);
-		char group[GROUP_ID_MAX + 1];
-		struct group *g = proto_str_copy(name, group, sizeof(group)) ?
-		    group_find(q->ld, group) : NULL;
-		int16_t code = KERR_NONE;
-		struct err e = { 0 };
 
-		if (g == NULL)
-			code = KERR_GROUP_ID_NOT_FOUND;
-		else if (g->nmembers > 0)
-			code = KERR_NON_EMPTY_GROUP;
-		else if (group_delete(q->ld, g, &e) < 0) {
-			log_warnx("deleting group '%s': %s", group, e.msg);
-			code = KERR_COORDINATOR_NOT_AVAILABLE;
-		} else {
-			log_info("deleted group '%s' for %s", group, q->c->peer);
-		}
 		proto_put_str(b, name.p, (size_t)name.len);
-		buf_put_i16(b, code);
+		buf_put_i16(b, delete_one(q, name));
 	}
 	return HANDLE_DONE;
 }
@@ -483,13 +724,18 @@ od_group_error(struct logd *ld, struct proto_str gid, char *id, size_t size,
     struct group **out)
 {
 	struct group *g;
+	int16_t code;
 
 	*out = NULL;
 	id[0] = '\0';
 	if (gid.len <= 0)
 		return KERR_INVALID_GROUP_ID;
-	if (!proto_str_copy(gid, id, size) ||
-	    (g = group_find(ld, id)) == NULL || g->state == GROUP_DEAD)
+	if (!proto_str_copy(gid, id, size))
+		return KERR_GROUP_ID_NOT_FOUND;
+	code = groups_coordinator_error(ld, id);
+	if (code != KERR_NONE)
+		return code;
+	if ((g = group_find(ld, id)) == NULL || g->state == GROUP_DEAD)
 		return KERR_GROUP_ID_NOT_FOUND;
 	if (g->state != GROUP_EMPTY && (g->protocol_type == NULL ||
 	    strcmp(g->protocol_type, "consumer") != 0))

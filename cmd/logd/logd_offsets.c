@@ -3,7 +3,9 @@
  * ListOffsets (v0-3): -2 is the log start offset, -1 the high watermark,
  * a timestamp >= 0 the first record at or after it. v0 answers with an
  * array of offsets; sarama and Burrow require exactly one element, so one
- * is what they get.
+ * is what they get. Only the leader answers; a replica (replica_id >= 0)
+ * sees up to the log end offset, as Kafka's followers do, consumers only
+ * what is committed.
  */
 #include <inttypes.h>
 
@@ -14,17 +16,28 @@
 
 #define TS_LATEST (-1)
 #define TS_EARLIEST (-2)
+/* Kafka's debugging consumer: may ask any replica. */
+#define DEBUGGING_REPLICA_ID (-2)
 
 /* Resolve one query; returns a Kafka error code. */
 static int16_t
-lookup(struct partition *p, int64_t ts, int64_t *offset, int64_t *found_ts)
+lookup(struct partition *p, int32_t replica_id, int64_t ts, int64_t *offset,
+    int64_t *found_ts)
 {
+	int64_t visible = replica_id >= 0 ? plog_end_offset(p->log) :
+	    p->high_watermark;
 	struct err e = { 0 };
 	int rc;
 
 	*found_ts = -1;
+	if (replica_id != DEBUGGING_REPLICA_ID) {
+		int16_t error = replica_check_leader(p, -1);
+
+		if (error != KERR_NONE)
+			return error;
+	}
 	if (ts == TS_LATEST) {
-		*offset = p->high_watermark;
+		*offset = visible;
 		return KERR_NONE;
 	}
 	if (ts == TS_EARLIEST) {
@@ -41,7 +54,7 @@ lookup(struct partition *p, int64_t ts, int64_t *offset, int64_t *found_ts)
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
 	/* Records above the high watermark are not visible yet. */
-	if (rc == 0 || *offset >= p->high_watermark) {
+	if (rc == 0 || *offset >= visible) {
 		*offset = -1;
 		*found_ts = -1;
 	}
@@ -54,9 +67,9 @@ handle_list_offsets(struct req *q)
 	struct breader *r = &q->body;
 	struct buf *b = q->out;
 	int16_t v = q->hdr.api_version;
-	int32_t ntopics, i;
+	int32_t ntopics, i, replica_id;
 
-	(void)br_i32(r);			/* replica_id */
+	replica_id = br_i32(r);
 	if (v >= 2)
 		(void)br_i8(r);			/* isolation_level */
 	ntopics = proto_read_array_len(r, false, 6);
@@ -82,8 +95,8 @@ handle_list_offsets(struct req *q)
 			if (!br_ok(r))
 				break;
 			p = partition_find(q->ld, name, index);
-			error = p ? lookup(p, ts, &offset, &found_ts) :
-			    KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			error = p ? lookup(p, replica_id, ts, &offset,
+			    &found_ts) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			buf_put_i32(b, index);
 			buf_put_i16(b, error);
 			if (v == 0) {

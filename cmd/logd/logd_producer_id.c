@@ -7,6 +7,12 @@
  * id of a new block is handed out; a restart starts a fresh block after
  * it, so the unused rest of the old one is skipped, never reused.
  *
+ * Ids must also be unique across the brokers of a cluster: after a
+ * failover the new leader must not hand out an id the old one gave a
+ * producer whose sequences are in the replicated state. Rather than asking
+ * the controller for blocks (as Kafka does), each broker owns the ids whose
+ * top bits are its broker id: id = broker.id << PID_BROKER_SHIFT | counter.
+ *
  * Transactions are not supported: a request with a transactional id gets
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED (INVALID_REQUEST for an empty
  * one, as Kafka), which both librdkafka and the Java client treat as
@@ -26,6 +32,9 @@
 #define PID_FILE "producer-id-block"
 #define PID_FILE_MAX 4096
 #define PID_BLOCK_SIZE 1000
+#define PID_BROKER_SHIFT 40		/* 2^40 ids per broker */
+#define PID_COUNTER_MAX ((INT64_C(1) << PID_BROKER_SHIFT) - 1)
+#define PID_BROKER_MAX ((INT64_C(1) << (62 - PID_BROKER_SHIFT)) - 1)
 
 static int
 pid_file_path(const struct logd *ld, char *dst, size_t size, struct err *e)
@@ -44,6 +53,10 @@ producer_ids_open(struct logd *ld, struct err *e)
 
 	ld->pid_next = 0;
 	ld->pid_block_end = -1;
+	if (ld->cfg.broker_id > PID_BROKER_MAX)
+		return err_set(e, EXIT_CONFIG, "broker.id %" PRId32 " is above "
+		    "%" PRId64 ", the largest that gets its own producer ids",
+		    ld->cfg.broker_id, PID_BROKER_MAX);
 	if (pid_file_path(ld, path, sizeof(path), e) < 0)
 		return -1;
 	if (file_read_all(path, PID_FILE_MAX, &text, NULL, e) < 0) {
@@ -53,7 +66,7 @@ producer_ids_open(struct logd *ld, struct err *e)
 		return 0;
 	}
 	if (!store_prop_get(text, "block.end", end, sizeof(end)) ||
-	    opt_parse_i64("block.end", end, 0, INT64_MAX - PID_BLOCK_SIZE, &v,
+	    opt_parse_i64("block.end", end, 0, PID_COUNTER_MAX, &v,
 	    e) < 0) {
 		free(text);
 		return err_set(e, EXIT_DATAERR, "'%s' lacks a valid block.end; "
@@ -73,7 +86,7 @@ reserve_block(struct logd *ld, struct err *e)
 	char path[PATH_MAX], text[256];
 	int n;
 
-	if (start > INT64_MAX - PID_BLOCK_SIZE)
+	if (start > PID_COUNTER_MAX - PID_BLOCK_SIZE)
 		return err_set(e, EXIT_SOFTWARE, "producer ids are exhausted");
 	end = start + PID_BLOCK_SIZE - 1;
 	if (pid_file_path(ld, path, sizeof(path), e) < 0)
@@ -113,7 +126,8 @@ handle_init_producer_id(struct req *q)
 		log_warnx("unable to reserve producer ids: %s", e.msg);
 		err = KERR_COORDINATOR_NOT_AVAILABLE;	/* clients retry */
 	} else {
-		id = q->ld->pid_next++;
+		id = (int64_t)q->ld->cfg.broker_id << PID_BROKER_SHIFT |
+		    q->ld->pid_next++;
 		epoch = 0;
 		log_debug("producer id %" PRId64 " for %s", id, q->c->peer);
 	}

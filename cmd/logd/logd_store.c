@@ -4,7 +4,10 @@
  * cluster.id, written on first start and checked on every later one) and
  * the logdir that owns the lock, the clean-shutdown marker, the checkpoint
  * files and every partition's log (libcommon/logdir.h). The
- * producer-id-block file is logd_producer_id.c's.
+ * producer-id-block file is logd_producer_id.c's. Replication adds
+ * replication-offset-checkpoint, Kafka's file of high watermarks, read
+ * once at start (cluster mode resumes from it) and rewritten with the
+ * other checkpoints.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "json.h"
 #include "log.h"
 #include "logd.h"
@@ -26,6 +30,7 @@
 #include "banned.h"
 
 #define META_FILE "meta.properties"
+#define HW_FILE "replication-offset-checkpoint"
 
 /* A random cluster id: 16 bytes in unpadded base64url, as Kafka's. */
 static void
@@ -184,6 +189,74 @@ report_recovery(const struct logdir *dir)
 	}
 }
 
+/*
+ * Load the high watermarks of the last run. Only cluster mode needs them
+ * (alone, the high watermark is the log end offset), so only there is a
+ * malformed file fatal.
+ */
+static int
+hw_checkpoint_load(struct logd *ld, struct err *e)
+{
+	char path[PATH_MAX];
+	struct err r = { 0 };
+
+	ld->hw_checkpoint = calloc(1, sizeof(*ld->hw_checkpoint));
+	if (ld->hw_checkpoint == NULL)
+		return err_set(e, EXIT_OSERR, "out of memory");
+	ckpt_init(ld->hw_checkpoint);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ld->cfg.data_dir,
+	    HW_FILE) >= sizeof(path))
+		return err_set(e, EXIT_CONFIG, "data directory path too long");
+	if (ckpt_read(path, ld->hw_checkpoint, &r) == 0 ||
+	    r.code == EXIT_NOINPUT)
+		return 0;
+	if (ld->cluster != NULL) {
+		*e = r;
+		return -1;
+	}
+	log_warnx("ignoring high watermarks: %s", r.msg);
+	return 0;
+}
+
+bool
+store_hw_get(const struct logd *ld, const char *topic, int32_t partition,
+    int64_t *out)
+{
+	return ld->hw_checkpoint != NULL &&
+	    ckpt_get(ld->hw_checkpoint, topic, partition, out) == 1;
+}
+
+void
+store_checkpoint_hw(struct logd *ld)
+{
+	char path[PATH_MAX];
+	struct ckpt c;
+	struct err e = { 0 };
+	size_t i;
+	int32_t j;
+	int rc = 0;
+
+	if (ld->dir == NULL)
+		return;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ld->cfg.data_dir,
+	    HW_FILE) >= sizeof(path))
+		return;
+	ckpt_init(&c);
+	for (i = 0; i < ld->ntopics && rc == 0; i++)
+		for (j = 0; j < ld->topics[i]->npartitions && rc == 0; j++) {
+			const struct partition *p = ld->topics[i]->parts[j];
+
+			if (p != NULL)
+				rc = ckpt_set(&c, ld->topics[i]->name, p->id,
+				    p->high_watermark, &e);
+		}
+	if (rc == 0)
+		rc = ckpt_write(path, &c, &e);
+	if (rc < 0)
+		log_warnx("writing high watermarks: %s", e.msg);
+	ckpt_release(&c);
+}
+
 int
 store_open(struct logd *ld, struct err *e)
 {
@@ -209,7 +282,7 @@ store_open(struct logd *ld, struct err *e)
 		return -1;
 	if (missing && meta_format(ld, path, e) < 0)
 		return -1;
-	if (producer_ids_open(ld, e) < 0)
+	if (producer_ids_open(ld, e) < 0 || hw_checkpoint_load(ld, e) < 0)
 		return -1;
 	if (!missing && !ld_clean_shutdown(ld->dir))
 		log_info("no clean-shutdown marker in '%s': logs were recovered",
@@ -225,6 +298,7 @@ store_checkpoint(struct logd *ld)
 
 	if (ld->dir != NULL && ld_checkpoint(ld->dir, &e) < 0)
 		log_warnx("writing checkpoints: %s", e.msg);
+	store_checkpoint_hw(ld);
 }
 
 void
@@ -232,6 +306,11 @@ store_close(struct logd *ld, bool clean)
 {
 	struct err e = { 0 };
 
+	if (ld->hw_checkpoint != NULL) {
+		ckpt_release(ld->hw_checkpoint);
+		free(ld->hw_checkpoint);
+		ld->hw_checkpoint = NULL;
+	}
 	if (ld->dir == NULL)
 		return;
 	if (!clean)

@@ -179,9 +179,12 @@ partition_open(struct logd *ld, struct topic *t, int32_t id, struct err *e)
 		free(p);
 		return -1;
 	}
-	/* One replica: everything on disk is committed. */
-	p->high_watermark = plog_end_offset(p->log);
 	p->leader_epoch = 0;
+	/* Role, high watermark and leader-epoch cache: logd_replica.c. */
+	if (replica_open(ld, p, e) < 0) {
+		free(p);
+		return -1;
+	}
 	producers_load(p);
 	t->parts[id] = p;
 	return 0;
@@ -193,6 +196,7 @@ partition_free(struct partition *p)
 	if (p == NULL)
 		return;
 	producers_release(&p->producers);
+	replica_release(p);
 	free(p);
 }
 
@@ -396,6 +400,28 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 	return 0;
 }
 
+int
+topic_set_config(struct logd *ld, struct topic *t, const struct tconf *conf,
+    struct err *e)
+{
+	struct tconf old = t->conf;
+	int32_t i;
+
+	if (tconf_copy(&t->conf, conf) < 0) {
+		t->conf = old;
+		return err_set(e, EXIT_OSERR, "out of memory");
+	}
+	if (topic_save(ld, t, e) < 0) {
+		tconf_release(&t->conf);
+		t->conf = old;
+		return -1;
+	}
+	tconf_release(&old);
+	for (i = 0; i < t->npartitions; i++)
+		partition_apply_config(ld, t->parts[i]);
+	return 0;
+}
+
 /*
  * Remove every partition of `name` the logdir holds, then the topic's
  * ".del" file: the second half of a deletion.
@@ -429,12 +455,16 @@ topic_delete(struct logd *ld, struct topic *t, struct err *e)
 	char from[PATH_MAX], to[PATH_MAX], name[TOPIC_NAME_MAX + 1];
 	bool found;
 	size_t i = topic_index(ld, t->name, strlen(t->name), &found);
+	int32_t j;
 
 	if (topic_file_path(ld, t->name, ".conf", from, sizeof(from), e) < 0 ||
 	    topic_file_path(ld, t->name, ".del", to, sizeof(to), e) < 0)
 		return -1;
 	if (rename(from, to) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to rename '%s'", from);
+	/* A pass over a partition must not outlive it. */
+	for (j = 0; j < t->npartitions; j++)
+		cleaner_forget(ld, t->parts[j]);
 	memmove(ld->topics + i, ld->topics + i + 1,
 	    (ld->ntopics - i - 1) * sizeof(*ld->topics));
 	ld->ntopics--;
@@ -604,6 +634,9 @@ topics_close(struct logd *ld, bool clean)
 {
 	size_t i;
 
+	/* The high watermarks, while the partitions are still there. */
+	if (clean)
+		store_checkpoint_hw(ld);
 	for (i = 0; i < ld->ntopics; i++)
 		topic_free(ld->topics[i]);
 	free(ld->topics);
@@ -671,42 +704,47 @@ topics_flush_all(struct logd *ld, struct err *e)
 	return ld_flush(ld->dir, e);
 }
 
+bool
+topic_is_compacted(const struct logd *ld, const struct topic *t)
+{
+	return tconf_has(&t->conf, &ld->cfg.topic_defaults,
+	    TCONF_CLEANUP_POLICY, "compact");
+}
+
+void
+partition_compact_opts(const struct logd *ld, const struct partition *p,
+    int64_t now_ms, struct plog_compact_opts *o)
+{
+	const struct tconf *tc = &p->topic->conf, *bd = &ld->cfg.topic_defaults;
+
+	plog_compact_opts_init(o);
+	o->now_ms = now_ms;
+	o->min_cleanable_ratio = tconf_double(tc, bd,
+	    TCONF_MIN_CLEANABLE_DIRTY_RATIO);
+	o->delete_retention_ms = tconf_i64(tc, bd, TCONF_DELETE_RETENTION_MS);
+	o->offset_map_bytes = (uint64_t)ld->cfg.cleaner_dedupe_buffer_bytes;
+	o->io_bytes_per_sec = (uint64_t)ld->cfg.cleaner_io_bytes_per_sec;
+	/* Records not yet committed may still be cut; leave them be. */
+	o->first_uncleanable_offset = p->high_watermark;
+}
+
+/*
+ * Hand every compacted partition to the cleaner thread, which cleans
+ * those dirty enough one after the other (logd_cleaner.c).
+ */
 void
 topics_run_compaction(struct logd *ld, int64_t now_ms)
 {
-	const struct tconf *bd = &ld->cfg.topic_defaults;
 	size_t i;
 	int32_t j;
 
+	(void)now_ms;
 	for (i = 0; i < ld->ntopics; i++) {
 		struct topic *t = ld->topics[i];
-		struct plog_compact_opts o;
 
-		if (!tconf_has(&t->conf, bd, TCONF_CLEANUP_POLICY, "compact"))
+		if (!topic_is_compacted(ld, t))
 			continue;
-		plog_compact_opts_init(&o);
-		o.now_ms = now_ms;
-		o.min_cleanable_ratio = tconf_double(&t->conf, bd,
-		    TCONF_MIN_CLEANABLE_DIRTY_RATIO);
-		o.delete_retention_ms = tconf_i64(&t->conf, bd,
-		    TCONF_DELETE_RETENTION_MS);
-		for (j = 0; j < t->npartitions; j++) {
-			struct partition *p = t->parts[j];
-			struct plog_compact_result res;
-			struct err e = { 0 };
-
-			o.first_uncleanable_offset = p->high_watermark;
-			if (plog_compact(p->log, &o, &res, &e) < 0) {
-				log_warnx("compaction: topic=%s partition=%" PRId32
-				    ": %s", t->name, p->id, e.msg);
-				continue;
-			}
-			if (res.ran && res.segments_cleaned > 0)
-				log_info("compacted topic=%s partition=%" PRId32
-				    ": %d segments, %" PRIu64 " -> %" PRIu64
-				    " bytes, %" PRIu64 " records removed", t->name,
-				    p->id, res.segments_cleaned, res.bytes_before,
-				    res.bytes_after, res.records_removed);
-		}
+		for (j = 0; j < t->npartitions; j++)
+			cleaner_schedule(ld, t->parts[j]);
 	}
 }

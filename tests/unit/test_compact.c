@@ -9,9 +9,14 @@
  * truncation and retention on cleaned segments, a crash before every file
  * operation of the swap (and inside the renames), read-only opens, the
  * cleaner checkpoint in a data directory, throttling, the key digest and
- * the offset map.
+ * the offset map. The pass in steps (as logd's cleaner thread runs it):
+ * steps on another thread while the log is appended to and read, commits
+ * refused after a record deletion, truncation or retention changed the
+ * log, a stop at every point, and old segments' descriptors surviving
+ * their swap.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,7 @@
 #include "plog.h"
 #include "record.h"
 #include "tinytest.h"
+#include "util.h"
 
 #define MAXR 12000
 #define MAXB 4000
@@ -1498,6 +1504,329 @@ test_compact__refusals(void)
 	plog_free(log);
 }
 
+/* A step on another thread, as logd's cleaner runs it. */
+struct step_thread {
+	pthread_t t;
+	struct plog_compact_job *job;
+	int rc;
+	struct err e;
+};
+
+static void *
+step_main(void *arg)
+{
+	struct step_thread *st = arg;
+
+	st->rc = plog_compact_step(st->job, &st->e);
+	return NULL;
+}
+
+/* The last record appended reads back. */
+static void
+check_tail(struct plog *log)
+{
+	int64_t end = plog_end_offset(log);
+	struct plog_slice sl;
+	struct err e;
+
+	CHECK(plog_read(log, end - 1, 1, end, &sl, &e) == 0 &&
+	    sl.length > 0 && sl.fd >= 0);
+}
+
+/*
+ * Steps run on a thread while this one appends (rolling new segments)
+ * and reads: appends are not changes that make a job stale, and the
+ * result is the same as a pass on its own.
+ */
+static void
+test_compact__steps_threaded(void)
+{
+	const struct plog_compact_result *res;
+	struct plog_compact_job *job;
+	struct plog_compact_opts o;
+	struct step_thread st;
+	struct plog_config c;
+	struct plog *log;
+	struct err e;
+	char dir[128];
+	int k, groups = 0;
+
+	memset(&M, 0, sizeof(M));
+	mkdir_in(dir, sizeof(dir), "threaded");
+	config(&c, 2048);
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+	for (k = 0; k < 3; k++)
+		CHECK(fill(log, &M, k == 1 ? COMPRESS_ZSTD : COMPRESS_NONE, 13,
+		    5, 31) == 0);
+	CHECK(plog_roll(log, 0, &e) == 0);
+	opts(&o, TS0);
+	CHECKF(plog_compact_prepare(log, &o, &job, &e) == 0, "%s", e.msg);
+	if (job == NULL)
+		return;
+	CHECK(plog_compact_job_result(job)->ran);
+	for (;;) {
+		memset(&st, 0, sizeof(st));
+		st.job = job;
+		CHECK(pthread_create(&st.t, NULL, step_main, &st) == 0);
+		/* keys 100.., so the pass's model stays as it is */
+		CHECK(fill_from(log, &M, COMPRESS_NONE, 3, 5, 7, 100) == 0);
+		check_tail(log);
+		pthread_join(st.t, NULL);
+		CHECKF(st.rc >= 0, "%s", st.e.msg);
+		if (st.rc != 1)
+			break;
+		CHECKF(plog_compact_commit(log, job, &e) == 0, "%s", e.msg);
+		groups++;
+	}
+	CHECK(groups > 1);
+	CHECK(plog_compact_finish(log, job, &e) == 0);
+	res = plog_compact_job_result(job);
+	CHECK(res->segments_written == groups);
+	CHECK(plog_cleaner_checkpoint(log) == res->checkpoint);
+	model_pass(&M, res->checkpoint, seg_at_or_above(log, res->checkpoint),
+	    o.now_ms, o.delete_retention_ms);
+	plog_compact_job_free(job);
+	check_model(log, &M, "threaded steps");
+	check_reads(log, &M);
+	CHECK(plog_close(log, &e) == 0);
+	check_no_leftovers(dir);
+	check_kdump(dir);
+}
+
+/* The records below `offset` are gone from the model (deleted, cut). */
+static void
+model_drop(struct model *m, int64_t below, int64_t from)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->r[i].offset < below || m->r[i].offset >= from)
+			m->r[i].alive = false;
+}
+
+/* A log of several groups and a job with its first group written. */
+static struct plog_compact_job *
+stale_setup(const char *dir, struct plog **logp)
+{
+	struct plog_compact_job *job = NULL;
+	struct plog_compact_opts o;
+	struct plog_config c;
+	struct err e;
+	int k;
+
+	memset(&M, 0, sizeof(M));
+	config(&c, 2048);
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, logp, &e) == 0);
+	for (k = 0; k < 3; k++)
+		CHECK(fill(*logp, &M, COMPRESS_NONE, 13, 5, 31) == 0);
+	CHECK(plog_roll(*logp, 0, &e) == 0);
+	opts(&o, TS0);
+	CHECK(plog_compact_prepare(*logp, &o, &job, &e) == 0);
+	CHECKF(job != NULL && plog_compact_step(job, &e) == 1, "%s", e.msg);
+	return job;
+}
+
+/* A second segment's base: what a deletion or a cut aims at. */
+static int64_t
+second_base(struct plog *log)
+{
+	struct plog_segment_info si;
+	struct err e;
+
+	CHECK(plog_segment_info(log, 1, &si, &e) == 0);
+	return si.base_offset;
+}
+
+/*
+ * Whatever changes the segments under a job (record deletion, retention,
+ * truncation) makes its commit or finish refuse: the cleaned files go
+ * and the log is as the change left it.
+ */
+static void
+test_compact__stale(void)
+{
+	struct plog_retention_result rr;
+	struct plog_compact_job *job;
+	struct plog *log;
+	struct err e;
+	char dir[128];
+	int64_t cut, cp;
+
+	/* DeleteRecords removes the first segment */
+	mkdir_in(dir, sizeof(dir), "stale-delete");
+	job = stale_setup(dir, &log);
+	cut = second_base(log);
+	CHECK(plog_delete_records_before(log, cut, &e) == 0);
+	CHECK(!plog_compact_current(log, job));
+	CHECK(plog_compact_commit(log, job, &e) == PLOG_COMPACT_STALE);
+	check_no_leftovers(dir);
+	CHECK(plog_compact_step(job, &e) == 0);
+	plog_compact_job_free(job);
+	model_drop(&M, cut, INT64_MAX);
+	check_model(log, &M, "after a deletion");
+	CHECK(plog_close(log, &e) == 0);
+	check_kdump(dir);
+
+	/* a truncation (a follower's) into the cleaned range */
+	mkdir_in(dir, sizeof(dir), "stale-truncate");
+	job = stale_setup(dir, &log);
+	cut = second_base(log) + 2;
+	CHECK(plog_truncate_to(log, cut, &e) == 0);
+	CHECK(plog_compact_commit(log, job, &e) == PLOG_COMPACT_STALE);
+	plog_compact_job_free(job);
+	check_no_leftovers(dir);
+	model_drop(&M, 0, plog_end_offset(log));
+	check_model(log, &M, "after a truncation");
+	CHECK(plog_close(log, &e) == 0);
+	check_kdump(dir);
+
+	/* retention by size, once every group is in: no checkpoint */
+	mkdir_in(dir, sizeof(dir), "stale-retention");
+	job = stale_setup(dir, &log);
+	while (plog_compact_commit(log, job, &e) == 0 &&
+	    plog_compact_step(job, &e) == 1)
+		continue;
+	cp = plog_cleaner_checkpoint(log);
+	{
+		struct plog_config c;
+
+		config(&c, 2048);
+		c.retention_bytes = 1;
+		CHECK(plog_set_config(log, &c, &e) == 0);
+	}
+	CHECK(plog_retention(log, TS0, INT64_MAX, &rr, &e) == 0);
+	CHECK(rr.deleted_by_size > 0);
+	CHECK(plog_compact_finish(log, job, &e) == PLOG_COMPACT_STALE);
+	CHECK(plog_cleaner_checkpoint(log) == cp);
+	plog_compact_job_free(job);
+	check_no_leftovers(dir);
+	CHECK(plog_close(log, &e) == 0);
+	check_kdump(dir);
+
+}
+
+/* opts.stop: asked `left` more times before it says stop. */
+static bool
+stop_after(void *arg)
+{
+	int *left = arg;
+
+	return (*left)-- <= 0;
+}
+
+/*
+ * A stop at each point where the pass asks: the step fails with
+ * EXIT_TEMPFAIL, freeing the job removes its files and the log is as it
+ * was; a throttled pass stops within a slice, not at the end of a sleep.
+ */
+static void
+test_compact__stop(void)
+{
+	struct plog_compact_job *job;
+	struct plog_compact_opts o;
+	struct plog_config c;
+	struct plog *log;
+	struct err e;
+	char dir[128], name[32];
+	int n, left, r = -1, stops = 0;
+	int64_t t0;
+
+	config(&c, 2048);
+	for (n = 0; n < 400; n++) {
+		memset(&M, 0, sizeof(M));
+		snprintf(name, sizeof(name), "stop-%d", n);
+		mkdir_in(dir, sizeof(dir), name);
+		CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+		CHECK(fill(log, &M, COMPRESS_NONE, 30, 5, 31) == 0);
+		CHECK(plog_roll(log, 0, &e) == 0);
+		opts(&o, TS0);
+		left = n;
+		o.stop = stop_after;
+		o.stop_arg = &left;
+		CHECK(plog_compact_prepare(log, &o, &job, &e) == 0);
+		while ((r = plog_compact_step(job, &e)) == 1)
+			CHECK(plog_compact_commit(log, job, &e) == 0);
+		if (r < 0) {
+			CHECKF(e.code == EXIT_TEMPFAIL, "%s", e.msg);
+			stops++;
+		}
+		plog_compact_job_free(job);
+		if (r == 0)
+			break;
+		/* committed groups stay; the rest is as it was */
+		check_no_leftovers(dir);
+		check_kdump(dir);
+		CHECK(plog_close(log, &e) == 0);
+	}
+	CHECKF(r == 0 && stops > 5, "%d stops", stops);
+	CHECK(plog_close(log, &e) == 0);
+
+	/* 1 KiB/s: the pass would take minutes; the stop takes a slice */
+	memset(&M, 0, sizeof(M));
+	mkdir_in(dir, sizeof(dir), "stop-throttled");
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+	CHECK(fill(log, &M, COMPRESS_NONE, 30, 5, 31) == 0);
+	CHECK(plog_roll(log, 0, &e) == 0);
+	opts(&o, TS0);
+	o.io_bytes_per_sec = 1024;
+	left = 3;
+	o.stop = stop_after;
+	o.stop_arg = &left;
+	CHECK(plog_compact_prepare(log, &o, &job, &e) == 0);
+	t0 = clock_mono_ms();
+	CHECK(plog_compact_step(job, &e) == -1 && e.code == EXIT_TEMPFAIL);
+	CHECKF(clock_mono_ms() - t0 < 1000, "%" PRId64 " ms",
+	    clock_mono_ms() - t0);
+	plog_compact_job_free(job);
+	check_model(log, &M, "stopped while throttled");
+	CHECK(plog_close(log, &e) == 0);
+	check_no_leftovers(dir);
+}
+
+/*
+ * A reader's duplicate of an old segment's descriptor (logd's responses
+ * keep one) reads the old bytes after the segment is swapped out.
+ */
+static void
+test_compact__old_fd_survives_swap(void)
+{
+	struct plog_compact_result res;
+	struct plog_compact_opts o;
+	struct plog_config c;
+	struct plog_slice sl;
+	struct plog *log;
+	struct err e;
+	char dir[128];
+	uint8_t *before, *after;
+	int fd;
+
+	memset(&M, 0, sizeof(M));
+	mkdir_in(dir, sizeof(dir), "old-fd");
+	config(&c, 4096);
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+	CHECK(fill(log, &M, COMPRESS_NONE, 40, 5, 3) == 0);
+	CHECK(plog_roll(log, 0, &e) == 0);
+	CHECK(plog_read(log, 0, 4096, plog_end_offset(log), &sl, &e) == 0);
+	CHECK(sl.length > 0);
+	fd = dup(sl.fd);
+	before = malloc(sl.length);
+	after = malloc(sl.length);
+	CHECK(fd >= 0 && before != NULL && after != NULL);
+	CHECK(pread(fd, before, sl.length, (off_t)sl.position) ==
+	    (ssize_t)sl.length);
+	opts(&o, TS0);
+	CHECK(compact(log, &M, &o, &res, &e) == 0 && res.ran);
+	CHECK(res.records_removed > 0);
+	CHECK(pread(fd, after, sl.length, (off_t)sl.position) ==
+	    (ssize_t)sl.length);
+	CHECK(memcmp(before, after, sl.length) == 0);
+	check_model(log, &M, "after the swap");
+	close(fd);
+	free(before);
+	free(after);
+	CHECK(plog_close(log, &e) == 0);
+}
+
 int
 main(void)
 {
@@ -1521,6 +1850,10 @@ main(void)
 	TEST(test_compact__logdir_checkpoint);
 	TEST(test_compact__throttle);
 	TEST(test_compact__refusals);
+	TEST(test_compact__steps_threaded);
+	TEST(test_compact__stale);
+	TEST(test_compact__stop);
+	TEST(test_compact__old_fd_survives_swap);
 	if (getenv("KLOG_UNIT_KEEP") == NULL)
 		lt_rmrf(root);
 	else

@@ -259,6 +259,24 @@ test_json__objects_and_arrays(void)
 	buf_release(&b);
 }
 
+static void
+test_json__or_null(void)
+{
+	struct buf b = BUF_INIT;
+	struct json_obj o;
+
+	json_obj_begin(&o, &b);
+	json_obj_i64_or_null(&o, "a", 0);
+	json_obj_i64_or_null(&o, "b", 42);
+	json_obj_i64_or_null(&o, "c", -1);
+	json_obj_cstr_or_null(&o, "d", "x");
+	json_obj_cstr_or_null(&o, "e", "");
+	json_obj_end(&o);
+	CHECK(buf_is(&b, "{\"a\":0,\"b\":42,\"c\":null,\"d\":\"x\","
+	    "\"e\":null}"));
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -270,5 +288,6 @@ main(void)
 	TEST(test_json__base64_malformed);
 	TEST(test_json__bytes_field);
 	TEST(test_json__objects_and_arrays);
+	TEST(test_json__or_null);
 	TEST_DONE();
 }

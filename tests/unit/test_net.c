@@ -396,6 +396,53 @@ out:
 	rmdir(dir);
 }
 
+static void
+test_net__send_some_read_buf(void)
+{
+	struct buf in = BUF_INIT;
+	char big[256 * 1024];
+	size_t sent = 0, total = 0;
+	int sv[2];
+	ssize_t n;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	net_set_nonblocking(sv[0], 1);
+	net_set_nonblocking(sv[1], 1);
+
+	/* Nothing there yet: EAGAIN, and the buffer stays empty. */
+	CHECK(net_read_buf(sv[1], &in, 16) == -1 && errno == EAGAIN);
+	CHECK(in.len == 0 && !in.failed);
+
+	/* A full socket stops the send with 0 and part of it sent. */
+	memset(big, 'x', sizeof(big));
+	big[0] = 'a';
+	CHECK(net_send_some(sv[0], big, sizeof(big), &sent, 0) == 0);
+	CHECK(sent > 0 && sent < sizeof(big));
+	while ((n = net_read_buf(sv[1], &in, 4096)) > 0)
+		total += (size_t)n;
+	CHECK(n == -1 && errno == EAGAIN);
+	CHECK(total == sent && in.len == sent && in.data[0] == 'a');
+	/* The rest goes on where it stopped. */
+	while (sent < sizeof(big)) {
+		CHECK(net_send_some(sv[0], big, sizeof(big), &sent, 0) == 0);
+		while ((n = net_read_buf(sv[1], &in, 4096)) > 0)
+			total += (size_t)n;
+	}
+	CHECK(total == sizeof(big) && in.len == sizeof(big));
+
+	/* The peer gone: end of file for the reader, EPIPE for the sender. */
+	close(sv[1]);
+	sent = 0;
+	CHECK(net_send_some(sv[0], "z", 1, &sent, MSG_NOSIGNAL) == -1);
+	CHECK(errno == EPIPE && sent == 0);
+	close(sv[0]);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	close(sv[0]);
+	CHECK(net_read_buf(sv[1], &in, 16) == 0);
+	close(sv[1]);
+	buf_release(&in);
+}
+
 int
 main(void)
 {
@@ -404,5 +451,6 @@ main(void)
 	TEST(test_net__tcp);
 	TEST(test_net__tcp6);
 	TEST(test_net__unix);
+	TEST(test_net__send_some_read_buf);
 	TEST_DONE();
 }

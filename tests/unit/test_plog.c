@@ -4,7 +4,8 @@
  * small segments checked against a model of what was appended, reads and
  * their limits, lookups by offset and timestamp, truncation, record
  * deletion, retention, crash recovery (cut tails, flipped bytes, lost or
- * garbage indexes, untrimmed indexes), replication appends, a full disk,
+ * garbage indexes, untrimmed indexes), replication appends and restarts
+ * at any offset (plog_reset_at), a full disk,
  * leftovers, rolls by time, flushing, read-only opens and batch header
  * scans.
  */
@@ -537,6 +538,51 @@ test_plog__truncate(void)
 	memset(&m, 0, sizeof(m));
 	CHECK(append(log, &m, 2, 1, 1, 10, -1, 0) == 0);
 	CHECK(m.base[0] == 0);
+	CHECK(plog_close(log, &e) == 0);
+}
+
+/* plog_reset_at: everything goes, the log restarts anywhere. */
+static void
+test_plog__reset_at(void)
+{
+	static struct model m;
+	struct plog_config c;
+	struct plog *log;
+	struct err e;
+	char dir[128], p[256];
+	int64_t first_seg;
+	int k;
+
+	memset(&m, 0, sizeof(m));
+	mkdir_in(dir, sizeof(dir), "reset-0");
+	small_config(&c);
+	CHECK(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0);
+	for (k = 0; k < 60; k++)
+		CHECK(append(log, &m, 4, 1000 + k, 0, 40, -1, 0) == 0);
+	first_seg = m.seg[0];
+	CHECK(plog_segment_count(log) > 1);
+	/* above the log end: a follower whose leader moved past it */
+	CHECK(plog_reset_at(log, 100000, &e) == 0);
+	CHECK(plog_start_offset(log) == 100000);
+	CHECK(plog_end_offset(log) == 100000);
+	CHECK(plog_recovery_point(log) == 100000);
+	CHECK(plog_segment_count(log) == 1);
+	lt_seg_path(p, sizeof(p), dir, first_seg, ".log");
+	CHECK(!lt_exists(p));
+	lt_seg_path(p, sizeof(p), dir, 100000, ".log");
+	CHECK(lt_exists(p) && lt_file_size(p) == 0);
+	/* a replica append goes on from there, and survives a reopen */
+	m.n = 0;
+	CHECK(append(log, &m, 3, 5000, 1, 40, 100000, 0) == 0);
+	CHECK(plog_end_offset(log) == 100003);
+	CHECK(plog_close(log, &e) == 0);
+	CHECK(plog_open(dir, &c, 0, 0, PLOG_OPEN_CLEAN, NULL, &log, &e) == 0);
+	CHECK(plog_start_offset(log) == 100000);
+	check_offsets(log, &m, m.n);
+	/* below the log start: the same */
+	CHECK(plog_reset_at(log, 7, &e) == 0);
+	CHECK(plog_start_offset(log) == 7 && plog_end_offset(log) == 7);
+	CHECK(plog_reset_at(log, -1, &e) == -1 && e.code == EXIT_USAGE);
 	CHECK(plog_close(log, &e) == 0);
 }
 
@@ -1458,6 +1504,7 @@ main(void)
 	TEST(test_plog__read_limits);
 	TEST(test_plog__timestamps);
 	TEST(test_plog__truncate);
+	TEST(test_plog__reset_at);
 	TEST(test_plog__delete_records);
 	TEST(test_plog__retention);
 	TEST(test_plog__recover_cut);

@@ -380,6 +380,41 @@ test_proto__frames(void)
 }
 
 static void
+test_proto__frame_peek(void)
+{
+	static const struct {
+		const char *bytes;	/* the size prefix, then some body */
+		size_t avail;
+		int32_t max;
+		int rc;
+		int32_t size;
+	} cases[] = {
+		{ "", 0, 100, 0, 0 },			/* nothing yet */
+		{ "\0\0\0", 3, 100, 0, 0 },		/* no whole prefix */
+		{ "\0\0\0\4", 4, 100, 0, 4 },	/* the body is missing */
+		{ "\0\0\0\4abc", 7, 100, 0, 4 },	/* one byte short */
+		{ "\0\0\0\4abcd", 8, 100, 1, 4 },	/* exactly one frame */
+		{ "\0\0\0\4abcdXY", 10, 100, 1, 4 },	/* and more after it */
+		{ "\0\0\0\3abc", 7, 100, -1, 0 },	/* no correlation id */
+		{ "\xff\xff\xff\xff", 4, 100, -1, 0 },	/* negative */
+		{ "\0\0\0\x65", 4, 100, -1, 0 },	/* above max */
+		{ "\0\0\0\x64", 4, 100, 0, 100 },	/* max itself */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *p = dup_exact(cases[i].bytes, cases[i].avail);
+		int32_t size = -7;
+		int rc = proto_frame_peek(p, cases[i].avail, cases[i].max,
+		    &size);
+
+		CHECKF(rc == cases[i].rc && size == cases[i].size,
+		    "case %zu: rc %d size %d", i, rc, (int)size);
+		free(p);
+	}
+}
+
+static void
 test_proto__names(void)
 {
 	static const int kerrs[] = {
@@ -471,6 +506,7 @@ main(void)
 	TEST(test_proto__put_and_read_back);
 	TEST(test_proto__str_copy_eq);
 	TEST(test_proto__frames);
+	TEST(test_proto__frame_peek);
 	TEST(test_proto__names);
 	TEST_DONE();
 }
