@@ -67,26 +67,38 @@ min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* Milliseconds until something is due: a retry, a deadline. */
+/*
+ * A back-off's retry time, when it is still ahead. One already due has
+ * been acted on by this round's ticks, or waits for something else (a
+ * leader with nothing to follow, a partition waiting for a new state):
+ * waking for it again would spin.
+ */
+static int64_t
+retry_ahead(const struct rd_backoff *b, int64_t now, int64_t t)
+{
+	if (b->ms > 0 && b->retry_at > now)
+		return min64(t, b->retry_at);
+	return t;
+}
+
+/* Milliseconds until the next timer (back-off or request deadline). */
 static int
 next_wake(const struct replicad *rd, int64_t now)
 {
 	int64_t t = now + WAKE_MAX_MS;
 	size_t i;
 
-	if (rd->local_backoff.ms > 0)
-		t = min64(t, rd->local_backoff.retry_at);
+	t = retry_ahead(&rd->local_backoff, now, t);
 	t = min64(t, rconn_deadline(&rd->state_conn));
 	for (i = 0; i < rd->nleaders; i++) {
 		const struct rd_leader *l = rd->leaders[i];
 
-		if (!rconn_is_open(&l->conn) && l->backoff.ms > 0)
-			t = min64(t, l->backoff.retry_at);
+		if (!rconn_is_open(&l->conn))
+			t = retry_ahead(&l->backoff, now, t);
 		t = min64(t, rconn_deadline(&l->conn));
 	}
 	for (i = 0; i < rd->nparts; i++)
-		if (rd->parts[i]->backoff.ms > 0)
-			t = min64(t, rd->parts[i]->backoff.retry_at);
+		t = retry_ahead(&rd->parts[i]->backoff, now, t);
 	return t <= now ? 0 : (int)(t - now);
 }
 
