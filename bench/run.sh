@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 status=0
 for b in bench/log-append bench/produce-consume bench/pipeline-produce \
-    bench/pipeline-consume; do
+    bench/pipeline-consume bench/replication; do
 	[ -x "$b" ] || continue
 	echo "=== $b $*"
 	"$b" "$@" || { echo "$b failed" >&2; status=1; }
