@@ -83,6 +83,16 @@ struct logd_opts {
 
 struct topic;
 struct group;
+
+/* The __consumer_offsets partitions this broker leads as group
+ * coordinator, loading or loaded (logd_group_coord.c; cluster mode). */
+struct coord_owned;
+struct group_coord {
+	struct coord_owned *v;
+	size_t n;
+	int64_t window_us;		/* the loading budget's window began */
+	int64_t spent_us;		/* loading time spent in it */
+};
 struct producer_entry;
 
 /* The idempotent producers of one partition (logd_producers.c). */
@@ -215,6 +225,7 @@ struct logd {
 	struct cluster *cluster;	/* NULL: single-broker mode */
 	struct ckpt *hw_checkpoint;	/* replication-offset-checkpoint at start */
 	int64_t next_replica_tick_ms;
+	struct group_coord coord;	/* offsets partitions we coordinate */
 };
 
 /* The outcome of running a request handler. */

@@ -42,7 +42,7 @@
 #define LOAD_BUDGET_US 20000
 
 /* An offsets partition this broker leads: loading, then loaded. */
-struct owned {
+struct coord_owned {
 	int32_t partition;
 	int32_t epoch;		/* the leader epoch it was loaded for; -1:
 				 * abandoned (the partition went away) */
@@ -51,13 +51,6 @@ struct owned {
 	int64_t end;		/* loading: the log end offset at the start */
 	int64_t started_us;
 };
-
-static struct {
-	struct owned *v;
-	size_t n;
-	int64_t window_us;		/* the loading budget's window began */
-	int64_t spent_us;		/* loading time spent in it */
-} coord;
 
 static int64_t
 mono_us(void)
@@ -69,40 +62,39 @@ mono_us(void)
 }
 
 void
-groups_coord_release(void)
+groups_coord_release(struct logd *ld)
 {
-	free(coord.v);
-	coord.v = NULL;
-	coord.n = 0;
+	free(ld->coord.v);
+	memset(&ld->coord, 0, sizeof(ld->coord));
 }
 
-static struct owned *
-owned_find(int32_t partition)
+static struct coord_owned *
+owned_find(const struct group_coord *gc, int32_t partition)
 {
 	size_t i;
 
-	for (i = 0; i < coord.n; i++)
-		if (coord.v[i].partition == partition)
-			return &coord.v[i];
+	for (i = 0; i < gc->n; i++)
+		if (gc->v[i].partition == partition)
+			return &gc->v[i];
 	return NULL;
 }
 
 static void
-owned_remove(int32_t partition)
+owned_remove(struct group_coord *gc, int32_t partition)
 {
-	struct owned *o = owned_find(partition);
+	struct coord_owned *o = owned_find(gc, partition);
 
 	if (o != NULL)
-		*o = coord.v[--coord.n];
+		*o = gc->v[--gc->n];
 }
 
-static struct owned *
-owned_add(int32_t partition)
+static struct coord_owned *
+owned_add(struct group_coord *gc, int32_t partition)
 {
-	coord.v = xrealloc(coord.v, (coord.n + 1) * sizeof(*coord.v));
-	memset(&coord.v[coord.n], 0, sizeof(coord.v[0]));
-	coord.v[coord.n].partition = partition;
-	return &coord.v[coord.n++];
+	gc->v = xrealloc(gc->v, (gc->n + 1) * sizeof(*gc->v));
+	memset(&gc->v[gc->n], 0, sizeof(gc->v[0]));
+	gc->v[gc->n].partition = partition;
+	return &gc->v[gc->n++];
 }
 
 static struct partition *
@@ -126,14 +118,14 @@ groups_of(const struct logd *ld, int32_t partition)
 int16_t
 groups_coordinator_error(struct logd *ld, const char *group)
 {
-	const struct owned *o;
+	const struct coord_owned *o;
 	const struct partition *p;
 	int32_t idx;
 
 	if (ld->cluster == NULL)
 		return KERR_NONE;
 	idx = groups_partition_for(ld, group);
-	o = owned_find(idx);
+	o = owned_find(&ld->coord, idx);
 	if (o != NULL && o->loading)
 		return KERR_COORDINATOR_LOAD_IN_PROGRESS;
 	p = offsets_partition(ld, idx);
@@ -146,11 +138,11 @@ groups_coordinator_error(struct logd *ld, const char *group)
 bool
 group_loaded(const struct logd *ld, const struct group *g)
 {
-	const struct owned *o;
+	const struct coord_owned *o;
 
 	if (ld->cluster == NULL)
 		return true;
-	o = owned_find(g->partition);
+	o = owned_find(&ld->coord, g->partition);
 	return o != NULL && !o->loading && o->epoch >= 0;
 }
 
@@ -159,8 +151,8 @@ groups_loading(const struct logd *ld)
 {
 	size_t i;
 
-	for (i = 0; ld->cluster != NULL && i < coord.n; i++)
-		if (coord.v[i].loading)
+	for (i = 0; ld->cluster != NULL && i < ld->coord.n; i++)
+		if (ld->coord.v[i].loading)
 			return true;
 	return false;
 }
@@ -229,7 +221,7 @@ unload(struct logd *ld, int32_t idx, const char *why)
 {
 	size_t n = groups_drop_partition(ld, idx);
 
-	owned_remove(idx);
+	owned_remove(&ld->coord, idx);
 	/* Parked JoinGroups and SyncGroups answer NOT_COORDINATOR now. */
 	ld->appended = true;
 	log_info("dropped %zu groups (%s): topic=%s partition=%" PRId32, n,
@@ -237,7 +229,7 @@ unload(struct logd *ld, int32_t idx, const char *why)
 }
 
 static void
-load_done(struct logd *ld, struct owned *o)
+load_done(struct logd *ld, struct coord_owned *o)
 {
 	o->loading = false;
 	ld->appended = true;
@@ -254,7 +246,7 @@ load_done(struct logd *ld, struct owned *o)
  * when a load fails.
  */
 static void
-load_slice(struct logd *ld, struct owned *o)
+load_slice(struct logd *ld, struct coord_owned *o)
 {
 	struct partition *p = offsets_partition(ld, o->partition);
 	struct err e = { 0 };
@@ -277,21 +269,22 @@ load_slice(struct logd *ld, struct owned *o)
 void
 groups_load_step(struct logd *ld)
 {
+	struct group_coord *gc = &ld->coord;
 	int64_t t = mono_us();
 	size_t i;
 
-	if (t - coord.window_us >= LOAD_WINDOW_US) {
-		coord.window_us = t;
-		coord.spent_us = 0;
+	if (t - gc->window_us >= LOAD_WINDOW_US) {
+		gc->window_us = t;
+		gc->spent_us = 0;
 	}
-	for (i = 0; i < coord.n && coord.spent_us < LOAD_BUDGET_US; i++) {
-		struct owned *o = &coord.v[i];
+	for (i = 0; i < gc->n && gc->spent_us < LOAD_BUDGET_US; i++) {
+		struct coord_owned *o = &gc->v[i];
 
-		while (o->loading && coord.spent_us < LOAD_BUDGET_US) {
+		while (o->loading && gc->spent_us < LOAD_BUDGET_US) {
 			int64_t t0 = mono_us();
 
 			load_slice(ld, o);
-			coord.spent_us += mono_us() - t0;
+			gc->spent_us += mono_us() - t0;
 		}
 	}
 }
@@ -299,7 +292,7 @@ groups_load_step(struct logd *ld)
 static void
 load_begin(struct logd *ld, struct partition *p)
 {
-	struct owned *o = owned_add(p->id);
+	struct coord_owned *o = owned_add(&ld->coord, p->id);
 
 	o->epoch = p->leader_epoch;
 	o->loading = true;
@@ -317,11 +310,11 @@ load_begin(struct logd *ld, struct partition *p)
 void
 groups_partition_moved(struct logd *ld, struct partition *p)
 {
-	const struct owned *o;
+	const struct coord_owned *o;
 
 	if (ld->cluster == NULL || strcmp(p->topic->name, OFFSETS_TOPIC) != 0)
 		return;
-	o = owned_find(p->id);
+	o = owned_find(&ld->coord, p->id);
 	if (p->role == PART_LEADER && o != NULL && o->epoch == p->leader_epoch)
 		return;
 	/*

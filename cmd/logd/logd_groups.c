@@ -221,7 +221,7 @@ groups_free(struct logd *ld)
 	free(ld->groups);
 	ld->groups = NULL;
 	ld->ngroups = 0;
-	groups_coord_release();
+	groups_coord_release(ld);
 }
 
 /* Take `g` out of the registry and free it. */

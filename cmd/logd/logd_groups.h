@@ -285,6 +285,6 @@ int groups_replay(struct logd *ld, struct partition *p, int64_t *next,
 /* Continue loading offsets partitions, within the loader's time budget. */
 void groups_load_step(struct logd *ld);
 /* Forget which partitions are owned (groups_free). */
-void groups_coord_release(void);
+void groups_coord_release(struct logd *ld);
 
 #endif
