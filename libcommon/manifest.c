@@ -28,7 +28,7 @@
 #define SESSION_DEFAULT_MS 6000
 #define HEARTBEAT_DEFAULT_MS 500
 #define REBALANCE_DEFAULT_MS 10000
-#define SSH_PORT_DEFAULT 22
+#define MANIFEST_INSTALL_DIR_DEFAULT "klog"
 
 struct keydef {
 	const char *name;
@@ -456,6 +456,9 @@ controller_timeouts(struct mf_load *ld, const struct ytree_node *map)
 	    c->heartbeat_interval_ms, c->session_timeout_ms);
 }
 
+static int parse_ssh(struct mf_load *ld, const struct ytree_node *map,
+    const char *ctx, struct manifest_ssh *ssh);
+
 static int
 parse_controller(struct mf_load *ld, const struct ytree_node *map)
 {
@@ -465,9 +468,10 @@ parse_controller(struct mf_load *ld, const struct ytree_node *map)
 		{ "heartbeat_interval_ms", false },
 		{ "auto_leader_rebalance", false },
 		{ "leader_rebalance_interval_ms", false },
-		{ NULL, false },
+		{ "ssh", false }, { NULL, false },
 	};
 	struct manifest_controller *c = &ld->m->controller;
+	const struct ytree_node *n;
 	int64_t port;
 
 	c->session_timeout_ms = SESSION_DEFAULT_MS;
@@ -485,7 +489,59 @@ parse_controller(struct mf_load *ld, const struct ytree_node *map)
 	    c->data_dir, sizeof(c->data_dir)) < 0)
 		return -1;
 	c->port = (int)port;
+	c->line = map->line;
+	c->data_dir_absolute = value_of(map, "data_dir")->scalar[0] == '/';
+	n = value_of(map, "ssh");
+	c->has_ssh = n != NULL;
+	c->ssh.port = 0;
+	snprintf(c->ssh.install_dir, sizeof(c->ssh.install_dir), "%s",
+	    MANIFEST_INSTALL_DIR_DEFAULT);
+	if (n != NULL && parse_ssh(ld, n, "controller", &c->ssh) < 0)
+		return -1;
+	if (c->has_ssh && !c->data_dir_absolute)
+		return fail(ld, value_of(map, "data_dir"), "controller.data_dir: "
+		    "'%s' is not absolute; a controller managed over ssh needs "
+		    "the path its host will use",
+		    value_of(map, "data_dir")->scalar);
 	return controller_timeouts(ld, map);
+}
+
+/*
+ * A directory on the remote host: never resolved here, since "~" and
+ * relative paths mean the remote user's home. "~/x" is kept as "x"
+ * (relative paths are under the home for both sh and SFTP).
+ */
+static int
+remote_dir(struct mf_load *ld, const struct ytree_node *n, const char *path,
+    char *dst, size_t size)
+{
+	const char *s;
+	size_t i;
+
+	if (n == NULL) {
+		snprintf(dst, size, "%s", MANIFEST_INSTALL_DIR_DEFAULT);
+		return 0;
+	}
+	if (expect_kind(ld, n, YTREE_NODE_SCALAR, path) < 0)
+		return -1;
+	s = n->scalar;
+	if (s[0] == '~' && s[1] == '/')
+		s += 2;
+	else if (s[0] == '~')
+		return fail(ld, n, "%s: '%s': only '~/' is understood, not "
+		    "'~user/'", path, n->scalar);
+	if (s[0] == '\0' || strcmp(s, ".") == 0)
+		return fail(ld, n, "%s: '%s' names the home directory itself; "
+		    "give a directory of its own", path, n->scalar);
+	for (i = 0; s[i] != '\0'; i++)
+		if (iscntrl((unsigned char)s[i]))
+			return fail(ld, n, "%s: '%s' contains a control "
+			    "character", path, n->scalar);
+	if (strlen(s) >= size)
+		return fail(ld, n, "%s: '%s' is too long", path, n->scalar);
+	memcpy(dst, s, strlen(s) + 1);
+	path_clean(dst);
+	return 0;
 }
 
 static int
@@ -494,11 +550,11 @@ parse_ssh(struct mf_load *ld, const struct ytree_node *map, const char *ctx,
 {
 	static const struct keydef keys[] = {
 		{ "user", false }, { "port", false }, { "identity", false },
-		{ NULL, false },
+		{ "install_dir", false }, { NULL, false },
 	};
 	const struct ytree_node *n;
 	char path[64];
-	int64_t port = SSH_PORT_DEFAULT;
+	int64_t port = 0;
 
 	snprintf(path, sizeof(path), "%s.ssh", ctx);
 	if (expect_kind(ld, map, YTREE_NODE_MAPPING, path) < 0 ||
@@ -517,7 +573,9 @@ parse_ssh(struct mf_load *ld, const struct ytree_node *map, const char *ctx,
 	if (n != NULL && scalar_path(ld, n, keypath(ld, path, "identity"),
 	    ssh->identity, sizeof(ssh->identity)) < 0)
 		return -1;
-	return 0;
+	return remote_dir(ld, value_of(map, "install_dir"),
+	    keypath(ld, path, "install_dir"), ssh->install_dir,
+	    sizeof(ssh->install_dir));
 }
 
 /* Racks are all or nothing, as Kafka's rack-aware assignment wants. */
@@ -609,15 +667,22 @@ parse_broker(struct mf_load *ld, const struct ytree_node *map, size_t idx)
 	if (scalar_path(ld, value_of(map, "data_dir"),
 	    keypath(ld, ctx, "data_dir"), b->data_dir, sizeof(b->data_dir)) < 0)
 		return -1;
+	b->data_dir_absolute = value_of(map, "data_dir")->scalar[0] == '/';
 	n = value_of(map, "rack");
 	if (n != NULL && scalar_word(ld, n, keypath(ld, ctx, "rack"), b->rack,
 	    sizeof(b->rack)) < 0)
 		return -1;
 	n = value_of(map, "ssh");
 	b->has_ssh = n != NULL;
-	b->ssh.port = SSH_PORT_DEFAULT;
+	b->ssh.port = 0;
+	snprintf(b->ssh.install_dir, sizeof(b->ssh.install_dir), "%s",
+	    MANIFEST_INSTALL_DIR_DEFAULT);
 	if (n != NULL && parse_ssh(ld, n, ctx, &b->ssh) < 0)
 		return -1;
+	if (b->has_ssh && !b->data_dir_absolute)
+		return fail(ld, value_of(map, "data_dir"), "%s.data_dir: '%s' is "
+		    "not absolute; a broker managed over ssh needs the path "
+		    "its host will use", ctx, value_of(map, "data_dir")->scalar);
 	if (check_rack(ld, map, ctx) < 0)
 		return -1;
 	return broker_clashes(ld, map, idx, ctx);

@@ -23,8 +23,12 @@
 
 struct manifest_ssh {
 	char user[64];			/* "" = the local user */
-	int port;			/* 22 when not given */
+	int port;			/* 0 when not given: ssh_config, 22 */
 	char identity[PATH_MAX];	/* "" = ~/.ssh/id_* or the agent */
+	/* The klog directory on the host, as the remote side reads it:
+	 * absolute, or relative to the remote user's home ("~/x" is
+	 * stored as "x"). Default "klog". */
+	char install_dir[PATH_MAX];
 };
 
 struct manifest_broker {
@@ -34,6 +38,7 @@ struct manifest_broker {
 	char data_dir[PATH_MAX];	/* absolute (relative ones resolved
 					   against the manifest's directory) */
 	char rack[64];			/* "" = none */
+	bool data_dir_absolute;		/* written as an absolute path */
 	bool has_ssh;
 	struct manifest_ssh ssh;
 	int line;			/* where it was defined, for messages */
@@ -55,6 +60,10 @@ struct manifest_controller {
 	int64_t heartbeat_interval_ms;	/* brokers' long-poll; default 500 */
 	bool auto_leader_rebalance;	/* default true */
 	int64_t leader_rebalance_interval_ms;	/* default 10000 */
+	bool data_dir_absolute;		/* written as an absolute path */
+	bool has_ssh;			/* controller.ssh given */
+	struct manifest_ssh ssh;
+	int line;
 };
 
 struct manifest {

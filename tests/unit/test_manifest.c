@@ -126,12 +126,12 @@ test_manifest__round_trip(void)
 		CHECK(strcmp(b->data_dir, "/var/lib/klog/b2") == 0);
 		CHECK(strcmp(b->rack, "r2") == 0);
 		/* An empty ssh section: SSH with every default. */
-		CHECK(b->has_ssh && b->ssh.port == 22 && b->ssh.user[0] == '\0'
+		CHECK(b->has_ssh && b->ssh.port == 0 && b->ssh.user[0] == '\0'
 		    && b->ssh.identity[0] == '\0');
 		b = &m->brokers[2];
 		CHECK(b->id == 30 && b->port == 9392 && b->line == 30);
 		CHECK(strcmp(b->data_dir, "/var/lib/klog/b30") == 0);
-		CHECK(!b->has_ssh && b->ssh.port == 22);
+		CHECK(!b->has_ssh && b->ssh.port == 0);
 	}
 	CHECK(manifest_broker(m, 30) == &m->brokers[2]);
 	CHECK(manifest_broker(m, 3) == NULL);
@@ -617,6 +617,25 @@ test_manifest__bad_values(void)
 		  "    ssh: {user: 'a b'}\n", "t.yaml:11:17: ",
 		  "brokers[0].ssh.user: 'a b' may use only letters" },
 		{ CLUSTER CTRL "brokers:\n" BROKER("1", "9001")
+		  "    ssh: {install_dir: ~klog/x}\n", "t.yaml:11:24: ",
+		  "brokers[0].ssh.install_dir: '~klog/x': only '~/' is "
+		  "understood" },
+		{ CLUSTER CTRL "brokers:\n" BROKER("1", "9001")
+		  "    ssh: {install_dir: '~/'}\n", "t.yaml:11:24: ",
+		  "'~/' names the home directory itself" },
+		{ CLUSTER CTRL "brokers:\n"
+		  "  - {id: 1, host: h, port: 9001, data_dir: b1, ssh: {}}\n",
+		  "t.yaml:7:44: ", "brokers[0].data_dir: 'b1' is not absolute; "
+		  "a broker managed over ssh" },
+		{ CLUSTER "controller:\n  host: h\n  port: 9000\n"
+		  "  data_dir: ~/c\n  ssh: {user: k}\n" "brokers:\n"
+		  BROKER("1", "9001"), "t.yaml:5:13: ", "controller.data_dir: "
+		  "'~/c' is not absolute; a controller managed over ssh" },
+		{ CLUSTER "controller:\n  host: h\n  port: 9000\n"
+		  "  data_dir: /c\n  ssh: {user: -x}\n" "brokers:\n"
+		  BROKER("1", "9001"), "t.yaml:6:15: ",
+		  "controller.ssh.user: '-x' must not start with '-'" },
+		{ CLUSTER CTRL "brokers:\n" BROKER("1", "9001")
 		  "    rack: 'rack 1'\n", "t.yaml:11:11: ",
 		  "brokers[0].rack: 'rack 1' must not contain spaces" },
 		/* racks: all brokers or none */
@@ -692,6 +711,41 @@ test_manifest__topic_name_length(void)
 	manifest_free(m);
 }
 
+/* install_dir is a remote path: defaulted, "~/" stripped, never resolved. */
+static void
+test_manifest__ssh_dirs(void)
+{
+	struct manifest *m;
+	struct err e;
+
+	m = load(CLUSTER "controller:\n  host: h\n  port: 9000\n"
+	    "  data_dir: /c\n  ssh: {port: 2222, install_dir: /opt/klog/}\n"
+	    "brokers:\n"
+	    "  - {id: 1, host: h, port: 9001, data_dir: /b1, ssh: {}}\n"
+	    "  - {id: 2, host: h2, port: 9001, data_dir: /b2,"
+	    " ssh: {install_dir: ~/k2}}\n"
+	    "  - {id: 3, host: h3, port: 9001, data_dir: /b3,"
+	    " ssh: {install_dir: rel/dir}}\n"
+	    "  - {id: 4, host: h4, port: 9001, data_dir: b4}\n", &e);
+	CHECKF(m != NULL, "%s", e.msg);
+	if (m == NULL)
+		return;
+	CHECK(m->controller.has_ssh && m->controller.ssh.port == 2222);
+	CHECK(strcmp(m->controller.ssh.install_dir, "/opt/klog") == 0);
+	CHECK(m->controller.data_dir_absolute);
+	CHECK(strcmp(m->brokers[0].ssh.install_dir, "klog") == 0);
+	CHECK(strcmp(m->brokers[1].ssh.install_dir, "k2") == 0);
+	CHECK(strcmp(m->brokers[2].ssh.install_dir, "rel/dir") == 0);
+	/* Without ssh a relative data_dir is fine: it resolves here. */
+	CHECK(!m->brokers[3].has_ssh && !m->brokers[3].data_dir_absolute);
+	CHECK(m->brokers[3].data_dir[0] == '/');
+	manifest_free(m);
+
+	m = load(CLUSTER CTRL "brokers:\n" BROKER("1", "9001"), &e);
+	CHECKF(m != NULL && !m->controller.has_ssh, "%s", e.msg);
+	manifest_free(m);
+}
+
 static int
 write_file(const char *path, const char *text)
 {
@@ -710,14 +764,16 @@ test_manifest__paths(void)
 	    CLUSTER
 	    "controller: {host: h, port: 9000, data_dir: ctrld}\n"
 	    "brokers:\n"
-	    "  - {id: 1, host: h, port: 9001, data_dir: ./data/b1/,"
-	    " ssh: {identity: keys/id}}\n"
+	    "  - {id: 1, host: h, port: 9001, data_dir: ./data/b1/}\n"
 	    "  - {id: 2, host: h, port: 9002, data_dir: ../up/b2}\n"
-	    "  - {id: 3, host: h, port: 9003, data_dir: ~/klog/b3,"
-	    " ssh: {identity: ~/.ssh/id_ed25519}}\n"
+	    "  - {id: 3, host: h, port: 9003, data_dir: ~/klog/b3}\n"
 	    "  - {id: 4, host: h, port: 9004, data_dir: '~'}\n"
 	    "  - {id: 5, host: h, port: 9005, data_dir: ../../..}\n"
-	    "  - {id: 6, host: h, port: 9006, data_dir: a/../b}\n";
+	    "  - {id: 6, host: h, port: 9006, data_dir: a/../b}\n"
+	    "  - {id: 7, host: h, port: 9007, data_dir: /b7,"
+	    " ssh: {identity: keys/id}}\n"
+	    "  - {id: 8, host: h, port: 9008, data_dir: /b8,"
+	    " ssh: {identity: ~/.ssh/id_ed25519}}\n";
 	char dir[] = "/tmp/klog-manifest-XXXXXX", real[PATH_MAX];
 	char sub[64], path[96], want[PATH_MAX + 64];
 	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
@@ -740,7 +796,7 @@ test_manifest__paths(void)
 	err_clear(&e);
 	CHECK(manifest_load(path, &m, &e) == 0);
 	CHECKF(m != NULL, "%s", e.msg);
-	if (m != NULL && m->nbrokers == 6) {
+	if (m != NULL && m->nbrokers == 8) {
 		CHECK(strcmp(m->path, path) == 0);
 		snprintf(want, sizeof(want), "%s/conf/ctrld", real);
 		CHECKF(strcmp(m->controller.data_dir, want) == 0, "%s",
@@ -749,17 +805,17 @@ test_manifest__paths(void)
 		CHECKF(strcmp(m->brokers[0].data_dir, want) == 0, "%s",
 		    m->brokers[0].data_dir);
 		snprintf(want, sizeof(want), "%s/conf/keys/id", real);
-		CHECKF(strcmp(m->brokers[0].ssh.identity, want) == 0, "%s",
-		    m->brokers[0].ssh.identity);
+		CHECKF(strcmp(m->brokers[6].ssh.identity, want) == 0, "%s",
+		    m->brokers[6].ssh.identity);
 		/* A leading ".." leaves the manifest's real directory. */
 		snprintf(want, sizeof(want), "%s/up/b2", real);
 		CHECKF(strcmp(m->brokers[1].data_dir, want) == 0, "%s",
 		    m->brokers[1].data_dir);
 		CHECKF(strcmp(m->brokers[2].data_dir, "/home/op/klog/b3") == 0,
 		    "%s", m->brokers[2].data_dir);
-		CHECKF(strcmp(m->brokers[2].ssh.identity,
+		CHECKF(strcmp(m->brokers[7].ssh.identity,
 		    "/home/op/.ssh/id_ed25519") == 0, "%s",
-		    m->brokers[2].ssh.identity);
+		    m->brokers[7].ssh.identity);
 		CHECKF(strcmp(m->brokers[3].data_dir, "/home/op") == 0, "%s",
 		    m->brokers[3].data_dir);
 		CHECK(m->brokers[4].data_dir[0] == '/');
@@ -861,6 +917,7 @@ main(void)
 	TEST(test_manifest__bad_values);
 	TEST(test_manifest__topic_name_length);
 	TEST(test_manifest__paths);
+	TEST(test_manifest__ssh_dirs);
 	TEST(test_manifest__examples);
 	TEST_DONE();
 }
