@@ -69,15 +69,36 @@ $(O)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	$(call msg,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-# <prog>_LIBS: what one program links on top (kcons: its heartbeat thread).
+# <prog>_LIBS: what one program links on top (kcons: its heartbeat thread;
+# ctrld: SSH). <prog>_EXTRA_OBJ: objects from outside cmd/<prog>/, such as
+# generated sources (ctrld: its remote script, see below).
 kcons_LIBS := -pthread
+ctrld_LIBS := -lssh2
+ctrld_EXTRA_OBJ := $(O)/gen/ctrld_remote_sh.o
 define prog_rule
-$(1)_OBJ := $$(patsubst %.c,$(O)/%.o,$$(sort $$(wildcard cmd/$(1)/*.c)))
+$(1)_OBJ := $$(patsubst %.c,$(O)/%.o,$$(sort $$(wildcard cmd/$(1)/*.c))) \
+    $$($(1)_EXTRA_OBJ)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIB)
 	@mkdir -p $(BIN)
 	$$(call msg,LD,$$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB) $(LIBS) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+# ctrld runs cmd/ctrld/ctrld_remote.sh on the hosts it manages: embedded as
+# one C string (const char ctrld_remote_sh[], cmd/ctrld/ctrld_remote.h),
+# a line of the script a line of C. Backslashes, double quotes and question
+# marks (trigraphs) are escaped.
+$(O)/gen/ctrld_remote_sh.c: cmd/ctrld/ctrld_remote.sh
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@){ \
+	    printf '/* Generated from %s by the Makefile: do not edit. */\n' $<; \
+	    printf '#include "ctrld_remote.h"\n\nconst char ctrld_remote_sh[] =\n'; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' \
+	        -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	    printf ';\n'; } >$@
+$(O)/gen/%.o: $(O)/gen/%.c
+	$(call msg,CC,$<)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(O)/gen/ctrld_remote_sh.o: ALL_CPPFLAGS += -Icmd/ctrld
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 	$(call msg,LD,$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)

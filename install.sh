@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 # Build dependencies, then the real Kafka clients the tests talk to.
 BUILD_PKGS="gcc make pkg-config libyaml-dev libssh2-1-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev"
-TEST_PKGS="bats parallel kcat jq python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard mandoc clang"
+TEST_PKGS="bats parallel kcat jq python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard mandoc clang openssh-server openssh-client"
 
 deps_missing() {
 	for p in $BUILD_PKGS $TEST_PKGS; do

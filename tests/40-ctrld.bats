@@ -143,10 +143,10 @@ record_starts() {
 
 @test "usage: no command, unknown command, misplaced options: exit 64" {
 	run -64 --separate-stderr "$CTRLD"
-	[[ ${stderr_lines[0]} == "ctrld: no command given; commands: run, status, apply" ]]
+	[[ ${stderr_lines[0]} == "ctrld: no command given; commands: run, status, apply, deploy, up, down, restart, hosts, logs" ]]
 	[[ ${stderr_lines[1]} == "usage: ctrld"* ]]
 	run -64 --separate-stderr "$CTRLD" stats -m m.yaml
-	[[ ${stderr_lines[0]} == "ctrld: unknown command 'stats'; commands: run, status, apply" ]]
+	[[ ${stderr_lines[0]} == "ctrld: unknown command 'stats'; commands: run, status, apply, deploy, up, down, restart, hosts, logs" ]]
 	run -64 --separate-stderr "$CTRLD" status --execute -m m.yaml
 	[[ ${stderr_lines[0]} == "ctrld: option --execute does not apply to 'status'" ]]
 	run -64 --separate-stderr "$CTRLD" run

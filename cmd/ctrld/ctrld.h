@@ -34,10 +34,23 @@
 #define CTRLD_SNAPSHOT_MIN (1u << 20)	/* rewrite threshold floor */
 #define CTRLD_MAX_REQUEST (16 << 20)	/* largest request frame accepted */
 
+#define CTRLD_HOST_TIMEOUT_MS 60000	/* host commands: per remote step */
+#define CTRLD_CONNECT_TIMEOUT_MS 10000
+#define CTRLD_ROLLING_WAIT_MS 300000
+#define CTRLD_JOBS 10
+#define CTRLD_LOG_LINES 100
+#define CTRLD_MAX_SELECTED 1024		/* -b ids */
+
 enum ctrld_cmd {
 	CTRLD_RUN,
 	CTRLD_STATUS,
-	CTRLD_APPLY
+	CTRLD_APPLY,
+	CTRLD_DEPLOY,
+	CTRLD_UP,
+	CTRLD_DOWN,
+	CTRLD_RESTART,
+	CTRLD_HOSTS,
+	CTRLD_LOGS
 };
 
 struct ctrld_opts {
@@ -53,8 +66,25 @@ struct ctrld_opts {
 	bool check_only;		/* run -n */
 	bool json;			/* status, apply -J */
 	bool execute;			/* apply -e */
-	int64_t timeout_ms;		/* status, apply -t */
+	int64_t timeout_ms;		/* status, apply -t; host commands */
+	bool timeout_set;
 	uint64_t snapshot_min;		/* run --snapshot-min */
+	/* Host commands (docs/ssh-management.md). */
+	int32_t brokers[CTRLD_MAX_SELECTED];	/* -b */
+	size_t nbrokers;
+	int jobs;			/* -j */
+	const char *bin_dir;		/* deploy --bin-dir */
+	bool force;			/* down, restart --force */
+	bool rolling;			/* restart --rolling */
+	int64_t wait_ms;		/* restart --rolling --wait */
+	int64_t lines;			/* logs -n */
+	bool follow;			/* logs -f */
+	const char *process;		/* logs --process */
+	const char *ssh_config;		/* -F */
+	const char *known_hosts;	/* --known-hosts */
+	bool accept_new_host_keys;
+	int64_t connect_timeout_ms;	/* --connect-timeout */
+	bool connect_timeout_set;
 };
 
 /* ------------------------------------------------------------------ */
@@ -261,5 +291,12 @@ int ctrld_call(const char *addr, int16_t api_key, const struct buf *body,
     int64_t timeout_ms, struct buf *resp, struct err *e);
 int ctrld_status(const struct ctrld_opts *o);
 int ctrld_apply(const struct ctrld_opts *o);
+
+/* Host commands over SSH (ctrld_deploy.c, ctrld_procs.c, ctrld_hosts.c,
+ * ctrld_logs.c; the shared machinery in ctrld_fleet.[ch]). */
+int ctrld_deploy(const struct ctrld_opts *o);
+int ctrld_procs(const struct ctrld_opts *o);	/* up, down, restart */
+int ctrld_hosts(const struct ctrld_opts *o);
+int ctrld_logs(const struct ctrld_opts *o);
 
 #endif
