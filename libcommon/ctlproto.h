@@ -139,6 +139,8 @@ int cluster_topic_copy(const struct cluster_topic *src,
 int32_t cluster_state_topic_index(const struct cluster_state *s,
     const char *name);
 int32_t cluster_state_broker_index(const struct cluster_state *s, int32_t id);
+/* Is `id` among v[0..n) (replicas, ISR)? */
+bool cluster_ids_contain(const int32_t *v, int32_t n, int32_t id);
 /* Lookups; NULL when absent. Pointers stay valid until `s` changes. */
 const struct cluster_topic *cluster_state_topic(const struct cluster_state *s,
     const char *name);
@@ -295,6 +297,9 @@ void ctlproto_write_describe_resp(struct buf *b,
 int ctlproto_read_describe_resp(struct breader *r,
     struct ctl_describe_resp *out, struct err *e);
 void ctlproto_release_describe_resp(struct ctl_describe_resp *m);
+/* Milliseconds since broker `id`'s last heartbeat, or -1 (never). */
+int64_t ctl_describe_heartbeat_age(const struct ctl_describe_resp *m,
+    int32_t id);
 
 /* ------------------------------------------------------------------ */
 /* 32004 ApplyTopics                                                  */

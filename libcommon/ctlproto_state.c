@@ -335,6 +335,28 @@ cluster_state_partition(const struct cluster_state *s, const char *topic,
 	return &t->partitions[partition];
 }
 
+bool
+cluster_ids_contain(const int32_t *v, int32_t n, int32_t id)
+{
+	int32_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+int64_t
+ctl_describe_heartbeat_age(const struct ctl_describe_resp *m, int32_t id)
+{
+	int32_t i;
+
+	for (i = 0; i < m->nages; i++)
+		if (m->ages[i].broker_id == id)
+			return m->ages[i].last_heartbeat_ms_ago;
+	return -1;
+}
+
 const struct cluster_broker *
 cluster_state_broker(const struct cluster_state *s, int32_t id)
 {

@@ -38,17 +38,6 @@ sleep_ms(int64_t ms)
 }
 
 static bool
-has_id(const int32_t *v, int32_t n, int32_t id)
-{
-	int32_t i;
-
-	for (i = 0; i < n; i++)
-		if (v[i] == id)
-			return true;
-	return false;
-}
-
-static bool
 broker_alive(const struct cluster_state *s, int32_t id)
 {
 	int32_t i;
@@ -57,17 +46,6 @@ broker_alive(const struct cluster_state *s, int32_t id)
 		if (s->brokers[i].id == id)
 			return s->brokers[i].alive;
 	return false;
-}
-
-static int64_t
-heartbeat_age(const struct ctl_describe_resp *r, int32_t id)
-{
-	int32_t i;
-
-	for (i = 0; i < r->nages; i++)
-		if (r->ages[i].broker_id == id)
-			return r->ages[i].last_heartbeat_ms_ago;
-	return -1;
 }
 
 /*
@@ -94,9 +72,9 @@ assess(const struct ctl_describe_resp *r, bool want_preferred,
 			offline += p->leader < 0;
 			moved += want_preferred && pref >= 0 &&
 			    p->leader != pref && broker_alive(s, pref) &&
-			    has_id(p->isr, p->nisr, pref);
+			    cluster_ids_contain(p->isr, p->nisr, pref);
 		}
-	age = restarted >= 0 ? heartbeat_age(r, restarted) : 0;
+	age = restarted >= 0 ? ctl_describe_heartbeat_age(r, restarted) : 0;
 	h->ok = down == 0 && urp == 0 && offline == 0 && moved == 0 &&
 	    age >= 0 && age <= since_ms;
 	snprintf(h->why, sizeof(h->why), "%" PRId32 " broker%s down, %" PRId32

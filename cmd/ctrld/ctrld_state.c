@@ -241,17 +241,6 @@ cst_replay_record(void *arg, int16_t type, struct breader *body,
 /* ------------------------------------------------------------------ */
 /* Brokers                                                            */
 
-static bool
-has_id(const int32_t *v, int32_t n, int32_t id)
-{
-	int32_t i;
-
-	for (i = 0; i < n; i++)
-		if (v[i] == id)
-			return true;
-	return false;
-}
-
 /* Alive, not shutting down, and not `fenced` (a restart being handled). */
 static bool
 electable(const struct ctrld_state *s, int32_t id, int32_t fenced)
@@ -299,7 +288,7 @@ same_set(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
 	if (na != nb)
 		return false;
 	for (i = 0; i < na; i++)
-		if (!has_id(b, nb, a[i]))
+		if (!cluster_ids_contain(b, nb, a[i]))
 			return false;
 	return true;
 }
@@ -342,7 +331,7 @@ pick_leader(const struct ctrld_state *s, const struct cluster_partition *n,
 
 	for (i = 0; i < n->nreplicas; i++)
 		if (electable(s, n->replicas[i], fenced) &&
-		    (!in_isr || has_id(n->isr, n->nisr, n->replicas[i])))
+		    (!in_isr || cluster_ids_contain(n->isr, n->nisr, n->replicas[i])))
 			return n->replicas[i];
 	return -1;
 }
@@ -371,7 +360,7 @@ reassess(struct ctrld_state *s, const struct cluster_topic *t,
 		n.nisr = p->nisr;
 	}
 	if (p->leader >= 0 && electable(s, p->leader, fenced) &&
-	    has_id(n.isr, n.nisr, p->leader)) {
+	    cluster_ids_contain(n.isr, n.nisr, p->leader)) {
 		set_partition(s, t, p, &n, why);
 		return;
 	}
@@ -404,8 +393,8 @@ reassess_broker(struct ctrld_state *s, int32_t id, int32_t fenced,
 		for (pi = 0; pi < t->npartitions; pi++) {
 			struct cluster_partition *p = &t->partitions[pi];
 
-			if (p->leader == id || has_id(p->replicas,
-			    p->nreplicas, id) || has_id(p->isr, p->nisr, id))
+			if (p->leader == id || cluster_ids_contain(p->replicas,
+			    p->nreplicas, id) || cluster_ids_contain(p->isr, p->nisr, id))
 				reassess(s, t, p, fenced, why);
 		}
 	}
@@ -598,7 +587,7 @@ cst_rebalance(struct ctrld_state *s)
 
 			if (pref < 0 || p->leader == pref ||
 			    !electable(s, pref, -1) ||
-			    !has_id(p->isr, p->nisr, pref))
+			    !cluster_ids_contain(p->isr, p->nisr, pref))
 				continue;
 			n.leader = pref;
 			set_partition(s, t, p, &n, "preferred leader");
@@ -622,14 +611,14 @@ check_isr(const struct ctrld_state *s, const struct cluster_partition *p,
 {
 	int32_t i;
 
-	if (it->nisr == 0 || !has_id(it->isr, it->nisr, leader))
+	if (it->nisr == 0 || !cluster_ids_contain(it->isr, it->nisr, leader))
 		return KERR_INVALID_REQUEST;
 	for (i = 0; i < it->nisr; i++) {
-		if (has_id(it->isr, i, it->isr[i]))
+		if (cluster_ids_contain(it->isr, i, it->isr[i]))
 			return KERR_INVALID_REQUEST;	/* duplicate */
-		if (!has_id(p->replicas, p->nreplicas, it->isr[i]))
+		if (!cluster_ids_contain(p->replicas, p->nreplicas, it->isr[i]))
 			return KERR_INELIGIBLE_REPLICA;
-		if (!has_id(p->isr, p->nisr, it->isr[i]) &&
+		if (!cluster_ids_contain(p->isr, p->nisr, it->isr[i]) &&
 		    !electable(s, it->isr[i], -1))
 			return KERR_INELIGIBLE_REPLICA;
 	}

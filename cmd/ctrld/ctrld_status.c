@@ -67,17 +67,6 @@ flags_text(unsigned f, char *dst, size_t size)
 			    off ? "," : "", flag_names[i]);
 }
 
-static int64_t
-age_of(const struct ctl_describe_resp *r, int32_t id)
-{
-	int32_t i;
-
-	for (i = 0; i < r->nages; i++)
-		if (r->ages[i].broker_id == id)
-			return r->ages[i].last_heartbeat_ms_ago;
-	return -1;
-}
-
 static void
 summarize(const struct cluster_state *s, struct summary *sum)
 {
@@ -117,7 +106,7 @@ print_brokers(const struct ctl_describe_resp *r)
 	    "STATE", "LAST-HEARTBEAT");
 	for (i = 0; i < s->nbrokers; i++) {
 		const struct cluster_broker *b = &s->brokers[i];
-		int64_t age = age_of(r, b->id);
+		int64_t age = ctl_describe_heartbeat_age(r, b->id);
 
 		snprintf(addr, sizeof(addr), "%s:%" PRId32, b->host, b->port);
 		if (age < 0)
@@ -222,9 +211,9 @@ json_brokers(struct json_obj *top, const struct ctl_describe_resp *r)
 		else
 			json_obj_null(&o, "rack");
 		json_obj_cstr(&o, "state", b->alive ? "up" : "down");
-		if (age_of(r, b->id) >= 0)
+		if (ctl_describe_heartbeat_age(r, b->id) >= 0)
 			json_obj_i64(&o, "last_heartbeat_ms_ago",
-			    age_of(r, b->id));
+			    ctl_describe_heartbeat_age(r, b->id));
 		else
 			json_obj_null(&o, "last_heartbeat_ms_ago");
 		json_obj_end(&o);
