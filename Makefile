@@ -42,7 +42,7 @@ endif
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all clean install uninstall test check unit bats asan test-asan \
-        check-asan deps lint lint-man bench tools
+        check-asan deps lint lint-man bench bench-deps bench-smoke tools
 
 LIB_SRC := $(sort $(wildcard libcommon/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
@@ -142,8 +142,31 @@ test-asan check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
 	    tests/run.sh --bin build-asan/bin --obj build-asan
 
-bench: all
-	$(Q)bench/run.sh
+# The peers' clients of bench/peers.sh link hiredis and libnats: built for
+# the benchmarks only, so that `make` and `make test` never need them.
+PEER_SRC := $(sort $(wildcard bench/peers/*.c))
+PEER_BINS := $(PEER_SRC:bench/peers/%.c=$(O)/bench/%)
+$(O)/bench/redis_stream: PEER_PKG := hiredis
+$(O)/bench/nats_js: PEER_PKG := libnats
+$(PEER_BINS): $(O)/bench/%: bench/peers/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	    $$(pkg-config --cflags $(PEER_PKG)) $(LDFLAGS) -o $@ $< \
+	    $$(pkg-config --libs $(PEER_PKG))
+
+bench-deps:
+	$(Q)./install.sh --bench-deps --if-missing
+
+# `make bench`: every benchmark at full size (BENCH_ARGS=--quick: smaller);
+# `make bench-smoke`: each one for seconds with tiny counts, no verdicts on
+# speed, so that CI keeps the suite running.
+bench: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(PEER_BINS)
+	$(Q)bench/run.sh $(BENCH_ARGS)
+
+bench-smoke: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(PEER_BINS)
+	$(Q)bench/run.sh --smoke
 
 MAN_PAGES := $(sort $(wildcard man/man1/*.1 man/man5/*.5 man/man8/*.8))
 
