@@ -372,21 +372,143 @@ rec_builder_release(struct rec_builder *b)
 	buf_release(&b->scratch);
 }
 
-static size_t
-bytes_field_size(struct rec_bytes f)
+/*
+ * The builder keeps REC_BATCH_HEADER_SIZE bytes free at the front of
+ * `records` (allocated with the first record), so that finishing writes
+ * the header in place in front of the bodies instead of moving them.
+ * records.len is 0 or the header room plus the encoded records.
+ */
+
+/* Zigzag varints, inlined: the builder writes five or more per record. */
+/* Most varints in a batch (deltas, lengths) take one or two bytes. */
+static inline size_t
+uvarint_len(uint64_t u)
 {
-	return varint_size(f.len) + (f.len > 0 ? (size_t)f.len : 0);
+	size_t n = 3;
+
+	if (u < 0x80)
+		return 1;
+	if (u < 0x4000)
+		return 2;
+	for (u >>= 21; u != 0; u >>= 7)
+		n++;
+	return n;
 }
 
-static uint8_t *
+static inline uint64_t
+zz32(int32_t v)
+{
+	return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+static inline uint64_t
+zz64(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline uint8_t *
+uvarint_write(uint8_t *p, uint64_t u)
+{
+	if (u < 0x80) {
+		*p = (uint8_t)u;
+		return p + 1;
+	}
+	if (u < 0x4000) {
+		p[0] = (uint8_t)(u | 0x80);
+		p[1] = (uint8_t)(u >> 7);
+		return p + 2;
+	}
+	while (u >= 0x80) {
+		*p++ = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	*p++ = (uint8_t)u;
+	return p;
+}
+
+static inline size_t
+bytes_field_size(struct rec_bytes f)
+{
+	return uvarint_len(zz32(f.len)) + (f.len > 0 ? (size_t)f.len : 0);
+}
+
+static inline uint8_t *
 put_bytes_field(uint8_t *p, struct rec_bytes f)
 {
-	p += varint_put(p, f.len);
+	p = uvarint_write(p, zz32(f.len));
 	if (f.len > 0) {
 		memcpy(p, f.data, (size_t)f.len);
 		p += f.len;
 	}
 	return p;
+}
+
+/*
+ * `n` more bytes at the end of the records (after the header room when
+ * this is the first record), or NULL when memory runs out.
+ */
+static inline uint8_t *
+records_extend(struct rec_builder *b, size_t n)
+{
+	struct buf *r = &b->records;
+	size_t need = n + (r->len == 0 ? REC_BATCH_HEADER_SIZE : 0);
+	uint8_t *p;
+
+	if ((r->failed || r->cap - r->len < need) && buf_reserve(r, need) < 0)
+		return NULL;
+	if (r->len == 0)
+		r->len = REC_BATCH_HEADER_SIZE;
+	p = r->data + r->len;
+	r->len += n;
+	return p;
+}
+
+/* Account for a record's timestamp; returns its delta from the base. */
+static inline int64_t
+builder_timestamp(struct rec_builder *b, int64_t timestamp)
+{
+	if (b->count == 0) {
+		if (!b->fixed_base_timestamp)
+			b->base_timestamp = timestamp;
+		b->max_timestamp = timestamp;
+	} else if (timestamp > b->max_timestamp) {
+		b->max_timestamp = timestamp;
+	}
+	return timestamp - b->base_timestamp;
+}
+
+/*
+ * builder_put for the common record without headers (every record of a
+ * plain producer): the same bytes, with less to decide.
+ */
+static int
+builder_put_plain(struct rec_builder *b, int32_t offset_delta,
+    int64_t timestamp, struct rec_bytes key, struct rec_bytes value)
+{
+	uint64_t ts = zz64(builder_timestamp(b, timestamp));
+	uint64_t od = zz32(offset_delta);
+	size_t body, total;
+	uint8_t *p;
+
+	body = 2 + uvarint_len(ts) + uvarint_len(od) + bytes_field_size(key) +
+	    bytes_field_size(value);
+	if (body > INT32_MAX)
+		return -1;
+	total = uvarint_len(zz32((int32_t)body)) + body;
+	p = records_extend(b, total);
+	if (p == NULL)
+		return -1;
+	p = uvarint_write(p, zz32((int32_t)body));
+	*p++ = 0;		/* record attributes: unused in v2 */
+	p = uvarint_write(p, ts);
+	p = uvarint_write(p, od);
+	p = put_bytes_field(p, key);
+	p = put_bytes_field(p, value);
+	*p = 0;			/* no headers */
+	b->count++;
+	b->last_delta = offset_delta;
+	return 0;
 }
 
 /*
@@ -406,17 +528,10 @@ builder_put(struct rec_builder *b, int32_t offset_delta, int64_t timestamp,
 
 	if (offset_delta < 0 || offset_delta <= b->last_delta || nheaders < 0)
 		return -1;
-	if (b->count == 0) {
-		if (!b->fixed_base_timestamp)
-			b->base_timestamp = timestamp;
-		b->max_timestamp = timestamp;
-	} else if (timestamp > b->max_timestamp) {
-		b->max_timestamp = timestamp;
-	}
-	ts_delta = timestamp - b->base_timestamp;
-	body = 1 + varlong_size(ts_delta) + varint_size(offset_delta) +
-	    bytes_field_size(key) + bytes_field_size(value) +
-	    varint_size(nheaders);
+	ts_delta = builder_timestamp(b, timestamp);
+	body = 1 + uvarint_len(zz64(ts_delta)) +
+	    uvarint_len(zz32(offset_delta)) + bytes_field_size(key) +
+	    bytes_field_size(value) + uvarint_len(zz32(nheaders));
 	if (raw != NULL)
 		body += raw_len;
 	else
@@ -425,17 +540,17 @@ builder_put(struct rec_builder *b, int32_t offset_delta, int64_t timestamp,
 			    bytes_field_size(headers[i].value);
 	if (body > INT32_MAX)
 		return -1;
-	total = varint_size((int32_t)body) + body;
-	p = buf_extend(&b->records, total);
+	total = uvarint_len(zz32((int32_t)body)) + body;
+	p = records_extend(b, total);
 	if (p == NULL)
 		return -1;
-	p += varint_put(p, (int32_t)body);
+	p = uvarint_write(p, zz32((int32_t)body));
 	*p++ = 0;		/* record attributes: unused in v2 */
-	p += varlong_put(p, ts_delta);
-	p += varint_put(p, offset_delta);
+	p = uvarint_write(p, zz64(ts_delta));
+	p = uvarint_write(p, zz32(offset_delta));
 	p = put_bytes_field(p, key);
 	p = put_bytes_field(p, value);
-	p += varint_put(p, nheaders);
+	p = uvarint_write(p, zz32(nheaders));
 	if (raw != NULL && raw_len > 0)
 		memcpy(p, raw, raw_len);
 	else if (raw == NULL)
@@ -455,6 +570,9 @@ rec_builder_add(struct rec_builder *b, int64_t timestamp,
 {
 	if (b->last_delta == INT32_MAX)
 		return -1;
+	if (nheaders == 0)
+		return builder_put_plain(b, b->last_delta + 1, timestamp, key,
+		    value);
 	return builder_put(b, b->last_delta + 1, timestamp, key, value,
 	    headers, nheaders, NULL, 0);
 }
@@ -481,41 +599,52 @@ rec_builder_add_record(struct rec_builder *b, int32_t offset_delta,
 	    r->headers_len);
 }
 
-size_t
-rec_builder_size(const struct rec_builder *b)
+/*
+ * Complete the batch in place: compress the bodies when the codec asks
+ * (into `scratch`, behind header room of its own), write the header in
+ * front and set the CRC. Returns the buffer holding the whole batch
+ * (records or scratch), or NULL with `e` set.
+ */
+static struct buf *
+builder_complete(struct rec_builder *b, struct err *e)
 {
-	return REC_BATCH_HEADER_SIZE + b->records.len;
-}
-
-int
-rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
-{
-	const struct buf *body = &b->records;
+	struct buf *whole = &b->records;
 	size_t size;
 	uint8_t *h;
 
-	if (b->count == 0)
-		return err_set(e, EXIT_SOFTWARE, "cannot finish an empty batch");
-	if (b->last_offset_delta >= 0 && b->last_offset_delta < b->last_delta)
-		return err_set(e, EXIT_SOFTWARE, "last offset delta %" PRId32
+	if (b->count == 0) {
+		err_set(e, EXIT_SOFTWARE, "cannot finish an empty batch");
+		return NULL;
+	}
+	if (b->last_offset_delta >= 0 && b->last_offset_delta < b->last_delta) {
+		err_set(e, EXIT_SOFTWARE, "last offset delta %" PRId32
 		    " is below the last record's %" PRId32,
 		    b->last_offset_delta, b->last_delta);
-	if (b->records.failed)
-		return err_set(e, EXIT_OSERR, "out of memory building a batch");
+		return NULL;
+	}
+	if (b->records.failed || b->records.len < REC_BATCH_HEADER_SIZE) {
+		err_set(e, EXIT_OSERR, "out of memory building a batch");
+		return NULL;
+	}
 	if (b->codec != COMPRESS_NONE) {
 		buf_clear(&b->scratch);
-		if (compress_append(b->codec, b->level, b->records.data,
-		    b->records.len, &b->scratch, e) < 0)
-			return -1;
-		body = &b->scratch;
+		if (buf_extend(&b->scratch, REC_BATCH_HEADER_SIZE) == NULL) {
+			err_set(e, EXIT_OSERR, "out of memory building a batch");
+			return NULL;
+		}
+		if (compress_append(b->codec, b->level,
+		    b->records.data + REC_BATCH_HEADER_SIZE,
+		    b->records.len - REC_BATCH_HEADER_SIZE, &b->scratch, e) < 0)
+			return NULL;
+		whole = &b->scratch;
 	}
-	size = REC_BATCH_HEADER_SIZE + body->len;
-	if (size - REC_BATCH_LOG_OVERHEAD > INT32_MAX)
-		return err_set(e, EXIT_DATAERR, "batch of %zu bytes is too large",
+	size = whole->len;
+	if (size - REC_BATCH_LOG_OVERHEAD > INT32_MAX) {
+		err_set(e, EXIT_DATAERR, "batch of %zu bytes is too large",
 		    size);
-	h = buf_extend(out, size);
-	if (h == NULL)
-		return err_set(e, EXIT_OSERR, "out of memory building a batch");
+		return NULL;
+	}
+	h = whole->data;
 	be64_store(h + REC_OFF_BASE_OFFSET, (uint64_t)b->base_offset);
 	be32_store(h + REC_OFF_LENGTH, (uint32_t)(size - REC_BATCH_LOG_OVERHEAD));
 	be32_store(h + REC_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch);
@@ -530,8 +659,45 @@ rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
 	be16_store(h + REC_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
 	be32_store(h + REC_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
 	be32_store(h + REC_OFF_RECORD_COUNT, (uint32_t)b->count);
-	memcpy(h + REC_OFF_RECORDS, body->data, body->len);
 	be32_store(h + REC_OFF_CRC, rec_batch_crc_compute(h, size));
+	return whole;
+}
+
+int
+rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e)
+{
+	const struct buf *whole = builder_complete(b, e);
+
+	if (whole == NULL)
+		return -1;
+	buf_put(out, whole->data, whole->len);
+	if (out->failed)
+		return err_set(e, EXIT_OSERR, "out of memory building a batch");
+	return 0;
+}
+
+int
+rec_builder_seal(struct rec_builder *b, struct buf *out, struct err *e)
+{
+	struct buf *whole = builder_complete(b, e), spare;
+	size_t size;
+
+	if (whole == NULL)
+		return -1;
+	size = whole->len;
+	spare = *out;
+	*out = *whole;
+	*whole = spare;
+	rec_builder_reset(b);
+	/*
+	 * Expect the next batch to be as large as this one: growing by
+	 * doubling would copy it and touch new pages several times over.
+	 * Failing here is harmless (clearing forgets it): the first record
+	 * asks again and reports.
+	 */
+	if (whole == &b->records && b->records.cap < size &&
+	    buf_reserve(&b->records, size) < 0)
+		buf_clear(&b->records);
 	return 0;
 }
 

@@ -219,8 +219,8 @@ int rec_header_next(struct breader *r, struct rec_header *out, struct err *e);
  * (rec_builder_add_at, rec_builder_add_record), so every offset stays.
  */
 struct rec_builder {
-	struct buf records;	/* uncompressed record bodies */
-	struct buf scratch;	/* compression output */
+	struct buf records;	/* header room, then the record bodies */
+	struct buf scratch;	/* header room, then compression output */
 	int32_t count;
 	int64_t base_timestamp;
 	int64_t max_timestamp;
@@ -282,7 +282,12 @@ int rec_builder_add_record(struct rec_builder *b, int32_t offset_delta,
 void rec_builder_set_delete_horizon(struct rec_builder *b, int64_t horizon_ms);
 
 /* Uncompressed size the batch would have now (an upper bound to plan with). */
-size_t rec_builder_size(const struct rec_builder *b);
+static inline size_t
+rec_builder_size(const struct rec_builder *b)
+{
+	/* records holds the header room once there is a record */
+	return b->records.len > 0 ? b->records.len : REC_BATCH_HEADER_SIZE;
+}
 
 /*
  * Append the finished batch (base offset b->base_offset, CRC set) to
@@ -292,6 +297,15 @@ size_t rec_builder_size(const struct rec_builder *b);
  * (EXIT_SOFTWARE).
  */
 int rec_builder_finish(struct rec_builder *b, struct buf *out, struct err *e);
+
+/*
+ * Finish as rec_builder_finish, but move the batch instead of copying it:
+ * `out`'s contents are dropped, `out` then holds exactly the batch, and
+ * its old memory goes to the builder, which is reset (rec_builder_reset)
+ * and ready for the next batch. The caller still owns `out`. Errors as
+ * rec_builder_finish; on error `out` and the builder are unchanged.
+ */
+int rec_builder_seal(struct rec_builder *b, struct buf *out, struct err *e);
 
 /*
  * Append to `out` a batch without records standing for `b`, as Kafka's

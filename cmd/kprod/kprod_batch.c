@@ -21,8 +21,12 @@
 
 /* Failure lines printed before the rest are only counted. */
 #define KP_MAX_FAILURE_MSGS 10
-/* Idle batch buffers kept for reuse. */
-#define KP_MAX_FREE 16
+/*
+ * Idle batches kept for reuse: as many as buffer.memory holds at
+ * batch.size (their pages stay touched), within these bounds.
+ */
+#define KP_MIN_FREE 16
+#define KP_MAX_FREE 1024
 /* Per-record overhead counted against batch.size and buffer.memory. */
 #define KP_RECORD_OVERHEAD 24
 
@@ -47,12 +51,20 @@ batch_alloc(struct kprod *kp)
 	return b;
 }
 
+static size_t
+max_free(const struct kprod *kp)
+{
+	size_t n = kp->cfg.buffer_bytes / kp->cfg.batch_size + 2;
+
+	return n < KP_MIN_FREE ? KP_MIN_FREE : n > KP_MAX_FREE ? KP_MAX_FREE : n;
+}
+
 static void
 batch_free(struct kprod *kp, struct kp_batch *b)
 {
 	free(b->meta);
 	b->meta = NULL;
-	if (kp->nfree >= KP_MAX_FREE || b->data.cap > 4 * kp->cfg.batch_size) {
+	if (kp->nfree >= max_free(kp) || b->data.cap > 4 * kp->cfg.batch_size) {
 		buf_release(&b->data);
 		free(b);
 		return;
@@ -205,7 +217,8 @@ kp_seal(struct kprod *kp, struct kp_part *p)
 		p->next_seq = (int32_t)(((int64_t)p->next_seq + b->count) %
 		    ((int64_t)INT32_MAX + 1));
 	}
-	if (rec_builder_finish(&p->rb, &b->data, &e) < 0)
+	/* The batch takes the builder's buffer; the builder gets b's. */
+	if (rec_builder_seal(&p->rb, &b->data, &e) < 0)
 		log_fatalx(e.code ? e.code : EXIT_SOFTWARE, "%s", e.msg);
 	b->serial = ++kp->serial;
 	b->bytes = p->open_bytes;
@@ -215,7 +228,6 @@ kp_seal(struct kprod *kp, struct kp_part *p)
 	b->meta = p->meta;
 	p->meta = NULL;
 	p->meta_cap = 0;
-	rec_builder_reset(&p->rb);
 	p->open_bytes = p->open_mem = 0;
 	kp_queue_insert(p, b);
 	kp_picker_batch_sealed(kp, p->id);

@@ -243,7 +243,7 @@ find_key_delim(const struct kp_opts *o, const uint8_t *line, size_t len)
 	return NULL;
 }
 
-static enum kp_next
+static inline enum kp_next
 text_record(struct kp_input *in, const uint8_t *line, size_t len,
     struct kp_rec *out)
 {
@@ -477,7 +477,8 @@ json_record(struct kp_input *in, const uint8_t *line, size_t len,
 	return KP_NEXT_RECORD;
 }
 
-static enum kp_next
+/* Inline: once per input record. */
+static inline enum kp_next
 make_record(struct kp_input *in, const uint8_t *p, size_t len,
     struct kp_rec *out, struct err *e)
 {

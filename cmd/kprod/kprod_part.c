@@ -80,6 +80,8 @@ kp_pick(struct kprod *kp, const struct kp_rec *r)
 		return r->partition;
 	if (kp->o->partition >= 0)
 		return kp->o->partition;
+	if (n == 1)
+		return 0;	/* what every partitioner would pick */
 	switch (pk->kind) {
 	case KP_PART_MURMUR2:
 		if (r->key.len >= 0)

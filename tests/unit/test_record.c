@@ -694,6 +694,139 @@ test_record__append_empty(void)
 	buf_release(&out);
 }
 
+/* One record as the format says, with bytes.c's encoders: the reference. */
+static void
+ref_record(struct buf *out, int32_t delta, int64_t ts_delta,
+    struct rec_bytes key, struct rec_bytes value, const struct rec_header *h,
+    int32_t nh)
+{
+	uint8_t tmp[1 << 16], *p = tmp;
+	int32_t i;
+
+	*p++ = 0;
+	p += varlong_put(p, ts_delta);
+	p += varint_put(p, delta);
+	p += varint_put(p, key.len);
+	if (key.len > 0)
+		memcpy(p, key.data, (size_t)key.len), p += key.len;
+	p += varint_put(p, value.len);
+	if (value.len > 0)
+		memcpy(p, value.data, (size_t)value.len), p += value.len;
+	p += varint_put(p, nh);
+	for (i = 0; i < nh; i++) {
+		p += varint_put(p, h[i].key.len);
+		memcpy(p, h[i].key.data, (size_t)h[i].key.len);
+		p += h[i].key.len;
+		p += varint_put(p, h[i].value.len);
+		memcpy(p, h[i].value.data, (size_t)h[i].value.len);
+		p += h[i].value.len;
+	}
+	buf_put_varint(out, (int32_t)(p - tmp));
+	buf_put(out, tmp, (size_t)(p - tmp));
+}
+
+/*
+ * Lengths and deltas on both sides of every varint size step (zigzag
+ * makes 63/64, 8191/8192 and 1048575/1048576 the edges): the builder's
+ * bytes must be exactly the reference's, with and without headers.
+ */
+static void
+test_record__builder_varint_edges(void)
+{
+	static const int32_t lens[] = { -1, 0, 1, 63, 64, 65, 127, 128,
+	    8191, 8192, 8193, 16383, 16384, 40000 };
+	static const int64_t tsd[] = { 0, 1, 63, 64, 8191, 8192, -1, -64,
+	    -65, 1048575, 1048576, 3000000000LL, -3000000000LL };
+	static uint8_t big[40000];
+	struct rec_header h[1] = { { B("hk"), B("hv") } };
+	struct rec_builder bld;
+	struct buf out = BUF_INIT, ref = BUF_INIT;
+	struct err e = { 0 };
+	size_t i, j;
+	int nh;
+
+	memset(big, 'v', sizeof(big));
+	for (nh = 0; nh <= 1; nh++) {
+		rec_builder_init(&bld, COMPRESS_NONE, COMPRESS_LEVEL_DEFAULT);
+		buf_clear(&ref);
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			struct rec_bytes v = { lens[i] < 0 ? NULL : big, lens[i] };
+			struct rec_bytes k = { big, (int32_t)(i * 9) };
+
+			for (j = 0; j < sizeof(tsd) / sizeof(tsd[0]); j++) {
+				int32_t d = bld.count;
+
+				CHECK(rec_builder_add(&bld, 1000 + tsd[j],
+				    j % 2 ? k : B(NULL), v, nh ? h : NULL,
+				    nh) == 0);
+				/* tsd[0] is 0: the base timestamp is 1000 */
+				ref_record(&ref, d, tsd[j], j % 2 ? k : B(NULL),
+				    v, h, nh);
+			}
+		}
+		CHECK(rec_builder_size(&bld) == REC_BATCH_HEADER_SIZE + ref.len);
+		CHECK(rec_builder_seal(&bld, &out, &e) == 0);
+		CHECK(out.len == REC_BATCH_HEADER_SIZE + ref.len);
+		CHECK(memcmp(out.data + REC_OFF_RECORDS, ref.data, ref.len) == 0);
+		CHECK(be32_load(out.data + REC_OFF_RECORD_COUNT) ==
+		    (uint32_t)(14 * 13));
+		rec_builder_release(&bld);
+	}
+	buf_release(&out);
+	buf_release(&ref);
+}
+
+/*
+ * rec_builder_seal hands over the same bytes rec_builder_finish appends,
+ * drops what `out` held, leaves the builder reset, and the buffers
+ * keep trading places batch after batch.
+ */
+static void
+test_record__builder_seal(void)
+{
+	size_t c;
+
+	for (c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
+		struct rec_builder bld;
+		struct buf fin = BUF_INIT, out = BUF_INIT;
+		struct err e = { 0 };
+		int round, i;
+
+		rec_builder_init(&bld, all_codecs[c], COMPRESS_LEVEL_DEFAULT);
+		CHECK(rec_builder_seal(&bld, &out, &e) == -1);
+		CHECK(e.code == EXIT_SOFTWARE && out.len == 0);
+		buf_put_str(&out, "stale bytes");
+		for (round = 0; round < 4; round++) {
+			struct rec_batch b;
+			char v[32];
+
+			for (i = 0; i <= round * 50; i++) {
+				snprintf(v, sizeof(v), "value %d.%d", round, i);
+				CHECK(rec_builder_add(&bld, 1700000000000 + i,
+				    i % 3 ? B("key") : B(NULL), B(v), NULL,
+				    0) == 0);
+			}
+			bld.base_sequence = round;
+			buf_clear(&fin);
+			CHECK(rec_builder_finish(&bld, &fin, &e) == 0);
+			CHECK(rec_builder_seal(&bld, &out, &e) == 0);
+			CHECK(out.len == fin.len);
+			CHECK(memcmp(out.data, fin.data, fin.len) == 0);
+			CHECK(bld.count == 0 &&
+			    rec_builder_size(&bld) == REC_BATCH_HEADER_SIZE);
+			CHECKF(rec_batch_parse(out.data, out.len, &b, &e) == 0,
+			    "%s", e.msg);
+			CHECK(b.record_count == round * 50 + 1);
+			CHECK(b.base_sequence == round);
+			CHECKF(rec_batch_validate(&b, REC_VALIDATE_PRODUCE,
+			    MAX_INFLATE, &e) == 0, "%s", e.msg);
+		}
+		rec_builder_release(&bld);
+		buf_release(&fin);
+		buf_release(&out);
+	}
+}
+
 int
 main(void)
 {
@@ -714,5 +847,7 @@ main(void)
 	TEST(test_record__builder_add_record_copies);
 	TEST(test_record__builder_delete_horizon);
 	TEST(test_record__append_empty);
+	TEST(test_record__builder_varint_edges);
+	TEST(test_record__builder_seal);
 	TEST_DONE();
 }
