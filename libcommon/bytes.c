@@ -1,19 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bounds-checked byte reader and varint codec (see bytes.h).
+ * Bounds-checked byte reader and varint codec (see bytes.h): the slow,
+ * out-of-line half of the readers, and the encoders.
  */
 #include "bytes.h"
 #include "banned.h"
-
-void
-br_init(struct breader *r, const void *data, size_t len)
-{
-	r->start = data;
-	r->p = data;
-	r->end = r->p + len;
-	r->fail = NULL;
-	r->fail_at = 0;
-}
 
 void
 br_fail(struct breader *r, const char *why)
@@ -26,8 +17,8 @@ br_fail(struct breader *r, const char *why)
 	r->p = r->end;
 }
 
-static inline const uint8_t *
-br_take(struct breader *r, size_t n)
+const uint8_t *
+br_take_slow(struct breader *r, size_t n)
 {
 	const uint8_t *p = r->p;
 
@@ -39,46 +30,6 @@ br_take(struct breader *r, size_t n)
 	}
 	r->p += n;
 	return p;
-}
-
-int8_t
-br_i8(struct breader *r)
-{
-	const uint8_t *p = br_take(r, 1);
-
-	return p ? (int8_t)p[0] : 0;
-}
-
-int16_t
-br_i16(struct breader *r)
-{
-	const uint8_t *p = br_take(r, 2);
-
-	return p ? (int16_t)be16_load(p) : 0;
-}
-
-int32_t
-br_i32(struct breader *r)
-{
-	const uint8_t *p = br_take(r, 4);
-
-	return p ? (int32_t)be32_load(p) : 0;
-}
-
-uint32_t
-br_u32(struct breader *r)
-{
-	const uint8_t *p = br_take(r, 4);
-
-	return p ? be32_load(p) : 0;
-}
-
-int64_t
-br_i64(struct breader *r)
-{
-	const uint8_t *p = br_take(r, 8);
-
-	return p ? (int64_t)be64_load(p) : 0;
 }
 
 /* Read an unsigned base-128 varint of at most `max_bytes` bytes. */
@@ -107,7 +58,7 @@ br_raw_varint(struct breader *r, unsigned max_bytes)
 }
 
 int32_t
-br_varint(struct breader *r)
+br_varint_slow(struct breader *r)
 {
 	uint64_t u = br_raw_varint(r, 5);
 
@@ -119,7 +70,7 @@ br_varint(struct breader *r)
 }
 
 int64_t
-br_varlong(struct breader *r)
+br_varlong_slow(struct breader *r)
 {
 	uint64_t u = br_raw_varint(r, 10);
 
@@ -127,7 +78,7 @@ br_varlong(struct breader *r)
 }
 
 uint32_t
-br_uvarint(struct breader *r)
+br_uvarint_slow(struct breader *r)
 {
 	uint64_t u = br_raw_varint(r, 5);
 
@@ -136,18 +87,6 @@ br_uvarint(struct breader *r)
 		return 0;
 	}
 	return (uint32_t)u;
-}
-
-const uint8_t *
-br_bytes(struct breader *r, size_t n)
-{
-	return br_take(r, n);
-}
-
-void
-br_skip(struct breader *r, size_t n)
-{
-	(void)br_take(r, n);
 }
 
 static size_t

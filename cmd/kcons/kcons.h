@@ -3,9 +3,12 @@
  * kcons internals shared by its files: the options, the offset grammar,
  * the per-partition consume state, the compiled output format and the
  * stdout writer. One thread drives everything from kcl_poll(); fetch
- * callbacks copy the record bytes they receive into `pending` and queue
- * the next Fetch at once, and the main loop formats what is pending while
- * that Fetch is on its way (pipelining without a second thread). Group
+ * callbacks queue the next Fetch at once, then keep the record bytes they
+ * received for printing while that Fetch is on its way (pipelining
+ * without a second thread). Standalone, the callback that the main loop's
+ * kcl_poll() runs prints them straight from the response; otherwise (group
+ * mode, or a callback run by another wait) it copies them into `pending`
+ * and the main loop formats them. Group
  * mode adds one thread, the heartbeat thread (kcons_heartbeat.c), which
  * shares nothing with this one but a small locked struct.
  *
@@ -160,10 +163,15 @@ struct kc_leader {
 	int32_t backoff_ms;
 };
 
-/* Record bytes received and not printed yet: pending[off, off + len). */
+/*
+ * Record bytes received and not printed yet: pending[off, off + len), or
+ * data[0, len) when `data` is set (borrowed from a Fetch response, valid
+ * only during its callback).
+ */
 struct kc_chunk {
 	struct kc_part *p;
 	uint32_t gen;
+	const uint8_t *data;
 	size_t off;
 	size_t len;
 };
@@ -254,6 +262,7 @@ struct kc {
 	struct buf pending;
 	struct kc_chunk *chunks;
 	size_t nchunks, capchunks;
+	bool borrow;			/* fetch callbacks may print in place */
 	struct rec_iter it;
 	struct kc_fmt fmt;
 	struct kc_out out;

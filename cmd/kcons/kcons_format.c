@@ -436,31 +436,22 @@ run_ops(struct kc *kc, const struct kc_part *p, const struct rec_record *r,
 	return 0;
 }
 
-int
-kc_fmt_record(struct kc *kc, const struct kc_part *p,
+/*
+ * Format with the ops (or as JSON) and report a failure. Kept out of
+ * kc_fmt_record: its 516-byte struct err would cost the value-only path a
+ * larger frame on every record.
+ */
+__attribute__((noinline)) static int
+fmt_general(struct kc *kc, const struct kc_part *p,
     const struct rec_batch *batch, const struct rec_record *r)
 {
-	struct kc_fmt *f = &kc->fmt;
 	struct buf *b = &kc->out.b;
 	size_t start = b->len;
-	struct err e = { 0 };
-	int rc = 0;
+	struct err e;
+	int rc;
 
-	if (f->value_only) {
-		const struct kc_op *lit = &f->ops[1];
-		const void *v = r->value.len >= 0 ?
-		    (const void *)r->value.data : f->null_str;
-		size_t vlen = r->value.len >= 0 ? (size_t)r->value.len :
-		    f->null_len;
-
-		if (buf_reserve(b, vlen + lit->len) == 0) {
-			if (vlen > 0)
-				memcpy(b->data + b->len, v, vlen);
-			memcpy(b->data + b->len + vlen, f->lits.data + lit->off,
-			    lit->len);
-			b->len += vlen + lit->len;
-		}
-	} else if (f->json) {
+	err_clear(&e);		/* not `= { 0 }`: 516 bytes per record */
+	if (kc->fmt.json) {
 		rc = recjson_put_record(b, p->topic, p->id, batch, r, &e);
 		buf_putc(b, '\n');
 	} else {
@@ -473,11 +464,53 @@ kc_fmt_record(struct kc *kc, const struct kc_part *p,
 		kc_fail(kc, &e);
 		return -1;
 	}
-	if (b->failed) {
-		err_set(&e, EXIT_OSERR, "out of memory formatting a record");
-		kc_fail(kc, &e);
+	return 0;
+}
+
+__attribute__((noinline)) static int
+fmt_oom(struct kc *kc)
+{
+	struct err e;
+
+	err_set(&e, EXIT_OSERR, "out of memory formatting a record");
+	kc_fail(kc, &e);
+	return -1;
+}
+
+int
+kc_fmt_record(struct kc *kc, const struct kc_part *p,
+    const struct rec_batch *batch, const struct rec_record *r)
+{
+	struct kc_fmt *f = &kc->fmt;
+	struct buf *b = &kc->out.b;
+	size_t start = b->len;
+
+	if (f->value_only) {
+		const struct kc_op *lit = &f->ops[1];
+		const void *v = r->value.len >= 0 ?
+		    (const void *)r->value.data : f->null_str;
+		size_t vlen = r->value.len >= 0 ? (size_t)r->value.len :
+		    f->null_len;
+		size_t n = vlen + lit->len;
+
+		if ((!b->failed && n <= b->cap - b->len) ||
+		    buf_reserve(b, n) == 0) {
+			uint8_t *dst = b->data + b->len;
+
+			if (vlen > 0)
+				memcpy(dst, v, vlen);
+			if (lit->len == 1)	/* the usual "\n" */
+				dst[vlen] = f->lits.data[lit->off];
+			else
+				memcpy(dst + vlen, f->lits.data + lit->off,
+				    lit->len);
+			b->len += n;
+		}
+	} else if (fmt_general(kc, p, batch, r) < 0) {
 		return -1;
 	}
+	if (b->failed)
+		return fmt_oom(kc);
 	kc->bytes_out += b->len - start;
 	if (!kc->out.hold && (kc->out.mode == KC_OUT_RECORD ||
 	    b->len >= kc->out.flush_at) && kc_out_flush(&kc->out) < 0) {

@@ -82,6 +82,68 @@ test_bytes__malformed_varints(void)
 	CHECK(!br_ok(&r));
 }
 
+/*
+ * The inline readers decode one- and two-byte varints themselves and hand
+ * everything else to bytes.c: check both sides of that line, at the very
+ * end of the input, and that a failed reader yields 0 from either path.
+ */
+static void
+test_bytes__varint_fast_path_edges(void)
+{
+	static const int64_t vals[] = { 0, -1, 1, -64, 63, 64, -65, -8192,
+		8191, 8192, -8193 };
+	static const uint8_t cut2[] = { 0x81 };		/* wants a 2nd byte */
+	static const uint8_t cut3[] = { 0x81, 0x82 };	/* wants a 3rd */
+	static const uint8_t u5[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	static const uint8_t u5big[] = { 0xff, 0xff, 0xff, 0xff, 0x1f };
+	static const uint8_t two[] = { 0x02, 0x04 };
+	uint8_t tmp[12];
+	struct breader r;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		n = varlong_put(tmp, vals[i]);
+		br_init(&r, tmp, n);
+		CHECKF(br_varlong(&r) == vals[i], "varlong %lld",
+		    (long long)vals[i]);
+		CHECK(br_ok(&r) && br_left(&r) == 0);
+		n = varint_put(tmp, (int32_t)vals[i]);
+		br_init(&r, tmp, n);
+		CHECKF(br_varint(&r) == vals[i], "varint %lld",
+		    (long long)vals[i]);
+		CHECK(br_ok(&r) && br_left(&r) == 0);
+		CHECK(varint_size((int32_t)vals[i]) == n);
+	}
+	br_init(&r, cut2, sizeof(cut2));
+	CHECK(br_varint(&r) == 0 && !br_ok(&r));
+	CHECK(strstr(r.fail, "truncated") != NULL && r.fail_at == 1);
+	br_init(&r, cut3, sizeof(cut3));
+	CHECK(br_varlong(&r) == 0 && !br_ok(&r));
+	CHECK(strstr(r.fail, "truncated") != NULL);
+	br_init(&r, cut3, sizeof(cut3));
+	CHECK(br_uvarint(&r) == 0 && !br_ok(&r));
+	n = uvarint_put(tmp, 300);
+	br_init(&r, tmp, n);
+	CHECK(n == 2 && br_uvarint(&r) == 300 && br_ok(&r));
+	br_init(&r, u5, sizeof(u5));
+	CHECK(br_uvarint(&r) == UINT32_MAX && br_ok(&r));
+	br_init(&r, u5big, sizeof(u5big));
+	CHECK(br_uvarint(&r) == 0 && !br_ok(&r));
+	CHECK(strstr(r.fail, "out of range") != NULL);
+	/* A failed reader reads nothing more, even where bytes were left. */
+	br_init(&r, two, sizeof(two));
+	CHECK(br_varint(&r) == 1);
+	(void)br_i16(&r);
+	CHECK(!br_ok(&r) && br_left(&r) == 0);
+	CHECK(br_varint(&r) == 0 && br_varlong(&r) == 0);
+	CHECK(br_uvarint(&r) == 0 && br_bytes(&r, 0) == NULL);
+	CHECK(r.fail_at == 1 && strstr(r.fail, "truncated") != NULL);
+	/* Zero bytes from a healthy reader at its end are fine. */
+	br_init(&r, two, sizeof(two));
+	CHECK(br_bytes(&r, 2) == two && br_bytes(&r, 0) == two + 2);
+	CHECK(br_ok(&r));
+}
+
 static void
 test_bytes__reader_is_sticky(void)
 {
@@ -146,6 +208,7 @@ main(void)
 	TEST(test_bytes__varint_edges);
 	TEST(test_bytes__varlong_edges);
 	TEST(test_bytes__malformed_varints);
+	TEST(test_bytes__varint_fast_path_edges);
 	TEST(test_bytes__reader_is_sticky);
 	TEST(test_bytes__big_endian);
 	TEST(test_bytes__buf_writers);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * CRC-32C: published check values, hardware vs table agreement at every
- * alignment and length, and incremental use.
+ * CRC-32C: published check values, hardware (serial and 3-way) vs table
+ * agreement at every alignment and length, and incremental use.
  */
 #include <stdint.h>
 #include <string.h>
@@ -51,6 +51,69 @@ test_crc32c__hw_matches_table(void)
 	CHECK(crc32c(0, data, 4096) == crc32c_sw(0, data, 4096));
 }
 
+/*
+ * The hardware path runs buffers of 768 bytes and more as three chains
+ * joined by shift tables (blocks of 256 and 8192 bytes): compare it with
+ * the table path at every length up to 10000 from odd and even offsets,
+ * around each block boundary, and with a non-zero starting crc.
+ */
+static void
+test_crc32c__3way_matches_table(void)
+{
+	enum { MAX = 3 * 3 * 8192 + 64 };
+	static uint8_t data[MAX + 16];
+	static const size_t edges[] = { 3 * 256, 3 * 8192, 2 * 3 * 8192,
+		3 * 3 * 8192 };
+	uint32_t x = 987654321;
+	size_t i, off, len, bad = 0;
+	int d;
+
+	for (i = 0; i < sizeof(data); i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	for (len = 0; len <= 10000; len++) {
+		off = len % 16;		/* odd and even offsets alike */
+		if (crc32c(0, data + off, len) != crc32c_sw(0, data + off, len))
+			bad++;
+	}
+	CHECKF(bad == 0, "%zu lengths differ", bad);
+	for (off = 0; off < 16; off++)
+		for (len = 700; len < 10000; len += 997)
+			CHECKF(crc32c(0, data + off, len) ==
+			    crc32c_sw(0, data + off, len), "off %zu len %zu",
+			    off, len);
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		for (d = -9; d <= 9; d++)
+			for (off = 0; off < 3; off++) {
+				len = (size_t)((long)edges[i] + d);
+				CHECKF(crc32c(0, data + off, len) ==
+				    crc32c_sw(0, data + off, len),
+				    "off %zu len %zu", off, len);
+				CHECKF(crc32c(0x12345678u, data + off, len) ==
+				    crc32c_sw(0x12345678u, data + off, len),
+				    "seeded, off %zu len %zu", off, len);
+			}
+	CHECK(crc32c(0, data, MAX) == crc32c_sw(0, data, MAX));
+	/* Split anywhere, the pieces chain to the whole. */
+	for (len = 1; len < MAX; len += 4099)
+		CHECK(crc32c(crc32c(0, data + 1, len), data + 1 + len,
+		    MAX - len) == crc32c_sw(0, data + 1, MAX));
+}
+
+static void
+test_crc32c__long_zeros(void)
+{
+	static uint8_t zeros[3 * 8192 * 2 + 5], ones[sizeof(zeros)];
+
+	memset(ones, 0xff, sizeof(ones));
+	CHECK(crc32c(0, zeros, sizeof(zeros)) ==
+	    crc32c_sw(0, zeros, sizeof(zeros)));
+	CHECK(crc32c(0, ones, sizeof(ones)) ==
+	    crc32c_sw(0, ones, sizeof(ones)));
+	CHECK(crc32c(0, zeros, 32) == 0x8A9136AAu);
+}
+
 static void
 test_crc32c__incremental(void)
 {
@@ -68,6 +131,8 @@ main(void)
 {
 	TEST(test_crc32c__check_vectors);
 	TEST(test_crc32c__hw_matches_table);
+	TEST(test_crc32c__3way_matches_table);
+	TEST(test_crc32c__long_zeros);
 	TEST(test_crc32c__incremental);
 	TEST_DONE();
 }
