@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Kafka client core (see client.h). Requests are framed straight into
- * the connection's output buffer (one copy of any payload); responses are
- * parsed in place from the input buffer and handed to callbacks. A
+ * the connection's output buffer (one copy of any payload), except byte
+ * ranges added by reference: those are written in place with writev(),
+ * between the buffer's bytes at the position they were added at.
+ * Responses are parsed in place from the input buffer and handed to
+ * callbacks. A
  * request that times out fails its whole connection, as Kafka clients do:
  * answers come in order, so nothing behind it could be trusted.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -19,6 +24,24 @@
 #include "banned.h"
 
 #define READ_CHUNK (64 * 1024)
+/* Ranges shorter than this are copied: an iovec costs more. */
+#define REF_MIN_BYTES 1024
+/* iovecs per writev(), within IOV_MAX (1024 on Linux, 16 at least) */
+#ifdef IOV_MAX
+#if IOV_MAX < 64
+#define WRITE_IOVS IOV_MAX
+#endif
+#endif
+#ifndef WRITE_IOVS
+#define WRITE_IOVS 64
+#endif
+
+/* Bytes sent from where they are, after out.data[0..at). */
+struct out_ref {
+	size_t at;
+	const uint8_t *p;
+	size_t len;
+};
 
 struct inflight {
 	int32_t corr;
@@ -36,9 +59,19 @@ struct kcl_conn {
 	struct net_addr addr;
 	char name[NET_ADDR_MAX];
 	int fd;
+	/*
+	 * The output: out's bytes with the refs spliced in at their
+	 * positions. out_sent and out_base count both. The write cursor is
+	 * segment w_seg (2i: out's bytes before ref i, or after the last
+	 * one; 2i + 1: ref i) at offset w_off.
+	 */
 	struct buf out;
 	size_t out_sent;
 	uint64_t out_base;	/* bytes written before out.data[0] */
+	struct out_ref *refs;
+	size_t nrefs, refs_cap;
+	size_t ref_bytes;	/* the refs' total length */
+	size_t w_seg, w_off;
 	struct buf in;
 	size_t in_off;
 	struct inflight *q;
@@ -47,6 +80,7 @@ struct kcl_conn {
 	int16_t vmin[API_KEY_MAX + 1], vmax[API_KEY_MAX + 1];
 	/* the request being built */
 	size_t req_start;
+	size_t req_nrefs, req_ref_bytes;	/* refs before it */
 	int16_t req_api, req_version;
 	int32_t req_corr;
 	bool building;
@@ -144,6 +178,7 @@ conn_free(struct kcl_conn *c)
 		close(c->fd);
 	buf_release(&c->out);
 	buf_release(&c->in);
+	free(c->refs);
 	free(c->q);
 	free(c);
 }
@@ -246,6 +281,53 @@ q_pop(struct kcl_conn *c)
 	return f;
 }
 
+/* Forget the output (written, or dropped with the connection). */
+static void
+out_reset(struct kcl_conn *c)
+{
+	buf_clear(&c->out);
+	c->out_sent = 0;
+	c->nrefs = 0;
+	c->ref_bytes = 0;
+	c->w_seg = c->w_off = 0;
+}
+
+/* Drop the request being built from the output. */
+static void
+out_drop_request(struct kcl_conn *c)
+{
+	c->out.len = c->req_start;
+	c->nrefs = c->req_nrefs;
+	c->ref_bytes = c->req_ref_bytes;
+}
+
+/* Where the output that may be written ends: not inside a request. */
+static size_t
+out_end(const struct kcl_conn *c)
+{
+	if (c->building)
+		return c->req_start + c->req_ref_bytes;
+	return c->out.len + c->ref_bytes;
+}
+
+/* Segment `seg` of the output (see struct kcl_conn). */
+static void
+out_segment(const struct kcl_conn *c, size_t seg, const uint8_t **p,
+    size_t *len)
+{
+	size_t i = seg / 2, from, to;
+
+	if (seg % 2 == 1) {
+		*p = c->refs[i].p;
+		*len = c->refs[i].len;
+		return;
+	}
+	from = i > 0 ? c->refs[i - 1].at : 0;
+	to = i < c->nrefs ? c->refs[i].at : c->out.len;
+	*p = c->out.data + from;
+	*len = to - from;
+}
+
 /* Close the connection and fail everything in flight with `why`. */
 static void
 conn_fail(struct kcl_conn *c, const struct err *why)
@@ -254,9 +336,8 @@ conn_fail(struct kcl_conn *c, const struct err *why)
 		close(c->fd);
 		c->fd = -1;
 	}
-	buf_clear(&c->out);
+	out_reset(c);
 	buf_clear(&c->in);
-	c->out_sent = 0;
 	c->out_base = 0;
 	c->in_off = 0;
 	c->have_versions = false;
@@ -298,6 +379,8 @@ struct buf *
 kcl_request_begin(struct kcl_conn *c, int16_t api_key, int16_t api_version)
 {
 	c->req_start = c->out.len;
+	c->req_nrefs = c->nrefs;
+	c->req_ref_bytes = c->ref_bytes;
 	c->req_api = api_key;
 	c->req_version = api_version;
 	c->req_corr = c->k->next_corr++;
@@ -309,26 +392,63 @@ kcl_request_begin(struct kcl_conn *c, int16_t api_key, int16_t api_version)
 	return &c->out;
 }
 
+void
+kcl_request_put_ref(struct kcl_conn *c, const void *p, size_t len)
+{
+	struct out_ref *r;
+
+	if (!c->building || c->out.failed || len == 0)
+		return;
+	if (len < REF_MIN_BYTES) {
+		buf_put(&c->out, p, len);
+		return;
+	}
+	if (c->nrefs == c->refs_cap) {
+		size_t cap = c->refs_cap ? c->refs_cap * 2 : 16;
+		struct out_ref *grown = realloc(c->refs, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			c->out.failed = true;
+			return;
+		}
+		c->refs = grown;
+		c->refs_cap = cap;
+	}
+	r = &c->refs[c->nrefs++];
+	r->at = c->out.len;
+	r->p = p;
+	r->len = len;
+	c->ref_bytes += len;
+}
+
 int
 kcl_request_send(struct kcl_conn *c, kcl_callback cb, void *arg,
     bool no_response, struct err *e)
 {
 	struct inflight f;
+	size_t size;
 
 	if (!c->building)
 		return err_set(e, EXIT_SOFTWARE, "no request is being built");
 	c->building = false;
 	if (c->fd < 0) {
-		c->out.len = c->req_start;
+		out_drop_request(c);
 		return err_set(e, EXIT_UNAVAILABLE, "broker %s: not connected",
 		    c->name);
 	}
 	if (c->out.failed) {
-		c->out.len = c->req_start;
+		out_drop_request(c);
 		c->out.failed = false;
 		return err_set(e, EXIT_OSERR, "out of memory building a request");
 	}
-	proto_frame_end(&c->out, c->req_start);
+	size = c->out.len - c->req_start - PROTO_FRAME_HEADER +
+	    (c->ref_bytes - c->req_ref_bytes);
+	if (size > INT32_MAX) {
+		out_drop_request(c);
+		return err_set(e, EXIT_SOFTWARE, "request of %zu bytes too "
+		    "large for a frame", size);
+	}
+	be32_store(c->out.data + c->req_start, (uint32_t)size);
 	memset(&f, 0, sizeof(f));
 	f.corr = c->req_corr;
 	f.api = c->req_api;
@@ -337,9 +457,9 @@ kcl_request_send(struct kcl_conn *c, kcl_callback cb, void *arg,
 	f.arg = arg;
 	f.deadline = clock_mono_ms() + c->k->cfg.request_timeout_ms;
 	f.no_response = no_response;
-	f.end = c->out_base + c->out.len;
+	f.end = c->out_base + c->out.len + c->ref_bytes;
 	if (q_push(c, &f) < 0) {
-		c->out.len = c->req_start;
+		out_drop_request(c);
 		return err_set(e, EXIT_OSERR, "out of memory");
 	}
 	return 0;
@@ -361,26 +481,86 @@ complete_written(struct kcl_conn *c)
 	}
 }
 
+/* Up to `max` iovecs for the next `limit` bytes from the cursor. */
+static int
+out_iov(const struct kcl_conn *c, struct iovec *iov, int max, size_t limit)
+{
+	size_t seg = c->w_seg, off = c->w_off;
+	int n = 0;
+
+	while (n < max && limit > 0 && seg <= 2 * c->nrefs) {
+		const uint8_t *p;
+		size_t len, take;
+
+		out_segment(c, seg, &p, &len);
+		if (len > off) {
+			take = len - off < limit ? len - off : limit;
+			/* writev() only reads the bytes. */
+			iov[n].iov_base = (void *)(uintptr_t)(p + off);
+			iov[n].iov_len = take;
+			n++;
+			limit -= take;
+		}
+		seg++;
+		off = 0;
+	}
+	return n;
+}
+
+/* Move the cursor over `n` written bytes. */
+static void
+out_advance(struct kcl_conn *c, size_t n)
+{
+	c->out_sent += n;
+	while (n > 0) {
+		const uint8_t *p;
+		size_t len;
+
+		/* The last segment grows with later requests: stay in it. */
+		if (c->w_seg == 2 * c->nrefs) {
+			c->w_off += n;
+			return;
+		}
+		out_segment(c, c->w_seg, &p, &len);
+		if (n < len - c->w_off) {
+			c->w_off += n;
+			return;
+		}
+		n -= len - c->w_off;
+		c->w_seg++;
+		c->w_off = 0;
+	}
+}
+
 static int
 conn_write(struct kcl_conn *c)
 {
-	if (net_send_some(c->fd, c->out.data, c->out.len, &c->out_sent,
-	    0) < 0) {
-		struct err why;
+	size_t end = out_end(c);
 
-		err_sys(&why, EXIT_UNAVAILABLE, "broker %s: write failed",
-		    c->name);
-		conn_fail(c, &why);
-		return -1;
+	while (c->out_sent < end) {
+		struct iovec iov[WRITE_IOVS];
+		int n = out_iov(c, iov, WRITE_IOVS, end - c->out_sent);
+		ssize_t w = writev(c->fd, iov, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0) {
+			struct err why;
+
+			err_sys(&why, EXIT_UNAVAILABLE, "broker %s: write "
+			    "failed", c->name);
+			conn_fail(c, &why);
+			return -1;
+		}
+		out_advance(c, (size_t)w);
 	}
-	if (c->out_sent == c->out.len && !c->building) {
-		c->out_base += c->out.len;
-		c->out.len = 0;
-		c->out_sent = 0;
-		complete_written(c);
-	} else {
-		complete_written(c);
+	if (!c->building && c->out_sent == c->out.len + c->ref_bytes) {
+		c->out_base += c->out_sent;
+		out_reset(c);
 	}
+	complete_written(c);
 	return 0;
 }
 
@@ -520,7 +700,7 @@ kcl_poll(struct kcl *k, struct pollfd *extra, int nextra, int timeout_ms,
 			continue;
 		pfd[n].fd = c->fd;
 		pfd[n].events = POLLIN |
-		    (c->out_sent < c->out.len ? POLLOUT : 0);
+		    (c->out_sent < out_end(c) ? POLLOUT : 0);
 		pfd[n].revents = 0;
 		map[n++] = c;
 		if (c->qlen > 0 && q_at(c, 0)->deadline < deadline)
@@ -558,7 +738,7 @@ kcl_poll(struct kcl *k, struct pollfd *extra, int nextra, int timeout_ms,
 	/* Requests queued by callbacks go out without waiting a round. */
 	for (i = 0; i < k->nconns; i++)
 		if (k->conns[i]->fd >= 0 &&
-		    k->conns[i]->out_sent < k->conns[i]->out.len)
+		    k->conns[i]->out_sent < out_end(k->conns[i]))
 			conn_write(k->conns[i]);
 	expire_requests(k, clock_mono_ms());
 	rc = ready;

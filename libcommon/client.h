@@ -96,6 +96,16 @@ int kcl_version(const struct kcl_conn *c, int16_t api, int16_t min,
  */
 struct buf *kcl_request_begin(struct kcl_conn *c, int16_t api_key,
     int16_t api_version);
+/*
+ * Append `len` bytes at `p` to the request being built, after what the
+ * buffer holds so far, without copying them (short ranges are copied):
+ * they are written from `p`, so they stay the caller's, alive and
+ * unchanged, until the request's callback has run (or the request was
+ * refused by kcl_request_send(), or the client freed). The buffer's bytes
+ * may still be patched in place (counts, say) but never cut or moved.
+ * Out of memory makes kcl_request_send() fail.
+ */
+void kcl_request_put_ref(struct kcl_conn *c, const void *p, size_t len);
 int kcl_request_send(struct kcl_conn *c, kcl_callback cb, void *arg,
     bool no_response, struct err *e);
 

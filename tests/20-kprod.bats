@@ -820,3 +820,46 @@ assert len(ids) == 2, ids
 	[ "$status" -eq 75 ]
 	grep -qx "kprod: error: second signal: exiting without delivering what is pending" err.txt
 }
+
+@test "linger.ms=0 with one request in flight: a backlog leaves in big batches, in order" {
+	# While no request slot is free a lingered batch keeps growing (as in
+	# Kafka's producer) instead of being sealed per read and sent one
+	# small batch per round trip. The broker is frozen for a second while
+	# small writes keep coming, to make the backlog.
+	start_logd b
+	mkfifo in.fifo
+	"$PY" -c '
+import os, time
+n, end = 0, time.monotonic() + 2.5
+while time.monotonic() < end:
+    os.write(1, "".join("%d\n" % (n + i) for i in range(1, 21)).encode())
+    n += 20
+    time.sleep(0.001)
+open("gen.count", "w").write("%d\n" % n)
+' >in.fifo &
+	GEN_PID=$!
+	"$KP" -b "$LOGD_ADDR" -t backlog -X max.in.flight=1 -X linger.ms=0 \
+	    <in.fifo 2>err.txt &
+	kpid=$!
+	# frozen only once kprod is sending, not while it looks up the topic
+	wait_for 10000 test -s "$LOGD_DIR/backlog-0/00000000000000000000.log"
+	kill -STOP "$LOGD_PID"
+	sleep 1
+	kill -CONT "$LOGD_PID"
+	status=0
+	wait "$kpid" || status=$?
+	wait "$GEN_PID"
+	GEN_PID=
+	cat err.txt
+	[ "$status" -eq 0 ]
+	n=$(cat gen.count)
+	consume backlog >got.txt
+	seq 1 "$n" | diff -q - got.txt
+	# a quarter of the records (a third were written while frozen) came in
+	# batches of 1000 records or more; one per write was about 20
+	"$KD" -j "$LOGD_DIR/backlog-0" |
+	    sed -n 's/^{"type":"batch".*"count":\([0-9]*\),.*/\1/p' >counts.txt
+	big=$(awk '$1 >= 1000 { s += $1 } END { print s + 0 }' counts.txt)
+	echo "$n records in $(wc -l <counts.txt) batches, $big in batches of 1000+"
+	[ "$big" -ge $((n / 4)) ]
+}

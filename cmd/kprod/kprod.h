@@ -2,9 +2,10 @@
 /*
  * kprod: the pipeline producer. Records come from stdin or files (split on
  * a delimiter, or as klog JSON envelopes), go into one open batch per
- * partition (rec_builder), are sealed into batches when full, lingered or
- * flushed, and leave in Produce requests, one per broker carrying the ready
- * batch of each of its partitions, pipelined up to max.in.flight. A batch
+ * partition (rec_builder), are sealed into batches when full, flushed, or
+ * lingered with a request slot free (else they keep growing), and leave in
+ * Produce requests, one per broker carrying the ready batch of each of its
+ * partitions, pipelined up to max.in.flight. A batch
  * lives until the broker acknowledges it or it fails for good; retries
  * resend the same bytes, so with idempotence a retry can never duplicate.
  *
@@ -295,7 +296,13 @@ int kp_parts_update(struct kprod *kp, struct err *e);
 int kp_append(struct kprod *kp, int32_t partition, const struct kp_rec *r,
     int64_t now_wall, int64_t now);
 void kp_seal(struct kprod *kp, struct kp_part *p);
-/* Seal open batches that lingered long enough (all with `flush`). */
+/* Whether the open batch lingered long enough to be sent. */
+bool kp_open_due(const struct kprod *kp, const struct kp_part *p,
+    int64_t now);
+/*
+ * Seal the open batches past their delivery timeout (all with `flush`);
+ * lingered ones are sealed by kp_send_ready() when they can be sent.
+ */
 int64_t kp_seal_due(struct kprod *kp, int64_t now, bool flush);
 /* Fail queued batches older than delivery.timeout.ms. */
 int64_t kp_expire(struct kprod *kp, int64_t now);

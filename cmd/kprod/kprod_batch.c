@@ -2,11 +2,13 @@
 /*
  * Batches: one open batch per partition (a reused rec_builder, so adding a
  * record allocates nothing), sealed into a queue of batches in seal order
- * when full, lingered or flushed. A sealed batch's bytes never change
- * while it may be on a broker, except for the renumbering in
- * kp_reset_partitions(). This file owns a batch's life: sealing, the
- * queue, acknowledgement, failure (reported here, once), delivery timeouts,
- * and the accounting against buffer.memory that drives back-pressure.
+ * when full, flushed, or lingered and free to be sent at once (as in
+ * Kafka's producer: while the request slots are taken it keeps growing).
+ * A sealed batch's bytes never change while it may be on a broker, except
+ * for the renumbering in kp_reset_partitions(). This file owns a batch's
+ * life: sealing, the queue, acknowledgement, failure (reported here,
+ * once), delivery timeouts, and the accounting against buffer.memory that
+ * drives back-pressure.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -279,6 +281,20 @@ kp_append(struct kprod *kp, int32_t partition, const struct kp_rec *r,
 	return 0;
 }
 
+bool
+kp_open_due(const struct kprod *kp, const struct kp_part *p, int64_t now)
+{
+	return p->rb.count > 0 && (kp->in.is_tty ||
+	    p->open_since + kp->cfg.linger_ms <= now);
+}
+
+/*
+ * A lingered batch is sealed by kp_send_ready() only once it can leave at
+ * once; until then it keeps growing up to batch.size, so a backlog leaves
+ * in big batches rather than one read's worth each. It is sealed here at
+ * its delivery timeout, for kp_expire() to fail, or when flushing: no
+ * more records will come, and it must wait its turn in the queue.
+ */
 int64_t
 kp_seal_due(struct kprod *kp, int64_t now, bool flush)
 {
@@ -291,10 +307,16 @@ kp_seal_due(struct kprod *kp, int64_t now, bool flush)
 
 		if (p->rb.count == 0)
 			continue;
-		due = p->open_since + kp->cfg.linger_ms;
-		if (flush || kp->in.is_tty || due <= now)
+		due = p->open_since + kp->cfg.delivery_timeout_ms;
+		if (flush || due <= now) {
 			kp_seal(kp, p);
-		else if (due < next)
+			continue;
+		}
+		/* A lingered batch waits for a request slot, not a time. */
+		if (!kp_open_due(kp, p, now) &&
+		    p->open_since + kp->cfg.linger_ms < due)
+			due = p->open_since + kp->cfg.linger_ms;
+		if (due < next)
 			next = due;
 	}
 	return next;

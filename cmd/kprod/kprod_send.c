@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Produce requests: a request to a broker carries the queue head of each of
- * its partitions (Kafka takes one batch per partition per request), and
- * up to max.in.flight requests are pipelined per broker. A retry resends
+ * its partitions (Kafka takes one batch per partition per request), or its
+ * lingered open batch, sealed on the spot so that it grew for as long as
+ * no request could take it, and up to max.in.flight requests are
+ * pipelined per broker. A retry resends
  * the same sealed batch, so with idempotence the broker recognises it by
  * producer id and sequence and never appends it twice.
  *
@@ -243,10 +245,16 @@ produce_cb(struct kcl *k, const struct kcl_response *r, void *arg)
 	free(q);
 }
 
+/*
+ * Whether the partition has a batch to send now: its queue head, or else
+ * its open batch once lingered (send_one() seals it then).
+ */
 static bool
 sendable(struct kprod *kp, struct kp_part *p, int64_t now, int64_t *wake)
 {
-	if (p->qhead == NULL || p->need_reset)
+	if (p->need_reset)
+		return false;
+	if (p->qhead == NULL && !kp_open_due(kp, p, now))
 		return false;
 	if (p->leader < 0) {
 		/* No leader known: only fresh metadata can tell one. */
@@ -313,6 +321,12 @@ send_one(struct kprod *kp, struct kcl_conn *c, int32_t broker, int64_t now,
 
 		if (p->leader != broker || !sendable(kp, p, now, wake))
 			continue;
+		if (p->qhead == NULL) {
+			if (n > 0 && size + rec_builder_size(&p->rb) + 8 >
+			    kp->cfg.max_request)
+				break;
+			kp_seal(kp, p);
+		}
 		b = p->qhead;
 		if (n > 0 && size + b->data.len + 8 > kp->cfg.max_request)
 			break;
@@ -338,7 +352,9 @@ send_one(struct kprod *kp, struct kcl_conn *c, int32_t broker, int64_t now,
 	buf_put_i32(out, n);
 	for (b = q->batches; b != NULL; b = b->req_next) {
 		buf_put_i32(out, b->part->id);
-		proto_put_bytes(out, b->data.data, (int32_t)b->data.len);
+		/* The batch outlives the request: it is sent in place. */
+		buf_put_i32(out, (int32_t)b->data.len);
+		kcl_request_put_ref(c, b->data.data, b->data.len);
 	}
 	if (!out->failed)
 		be32_store(out->data + count_at, (uint32_t)n);
