@@ -4,13 +4,17 @@
  * LeaderEpochFileCache: entries are kept with strictly increasing epochs
  * and strictly increasing start offsets; every change is written to
  * `leader-epoch-checkpoint` at once (temp file, fsync, rename) so the file
- * never misses an epoch the log may hold. The file has the framing of the
+ * never misses an epoch the log may hold, unless the file already holds
+ * exactly those entries. Writes may be deferred over a sequence of
+ * changes that involves no append (a partition's opening), so that only
+ * the net change is written. The file has the framing of the
  * offset checkpoints, read and written by ckpt's line functions, which
  * are strict: a file that is not exactly what this module (or Kafka)
  * writes is refused with the line at fault.
  */
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,10 @@ struct epoch_cache {
 	char path[PATH_MAX];
 	struct epoch_entry *v;		/* ascending epochs and offsets */
 	size_t n, cap;
+	struct epoch_entry *disk;	/* what the file holds, when on_disk */
+	size_t ndisk, capdisk;
+	bool on_disk;			/* the file exists with `disk` in it */
+	bool deferred;			/* writes held until epoch_cache_flush */
 };
 
 void
@@ -37,6 +45,7 @@ epoch_cache_close(struct epoch_cache *c)
 	if (c == NULL)
 		return;
 	free(c->v);
+	free(c->disk);
 	free(c);
 }
 
@@ -86,10 +95,49 @@ put_entry(const void *arg, size_t i, struct buf *b)
 	    ent->start_offset);
 }
 
+/* Remember the entries as what the file now holds. */
 static int
-write_file(const struct epoch_cache *c, struct err *e)
+note_on_disk(struct epoch_cache *c, struct err *e)
 {
-	return ckpt_write_lines(c->path, c->n, put_entry, c, e);
+	if (c->capdisk < c->n) {
+		struct epoch_entry *v = realloc(c->disk, c->n * sizeof(*v));
+
+		if (v == NULL)
+			return err_set(e, EXIT_OSERR, "out of memory");
+		c->disk = v;
+		c->capdisk = c->n;
+	}
+	if (c->n > 0)
+		memcpy(c->disk, c->v, c->n * sizeof(*c->v));
+	c->ndisk = c->n;
+	c->on_disk = true;
+	return 0;
+}
+
+static bool
+same_as_disk(const struct epoch_cache *c)
+{
+	return c->on_disk && c->ndisk == c->n &&
+	    (c->n == 0 || memcmp(c->disk, c->v, c->n * sizeof(*c->v)) == 0);
+}
+
+/*
+ * Persist the entries, unless writes are deferred or the file already
+ * holds exactly them: each write is a temp file, two fsyncs and a rename,
+ * and a start would otherwise drop and re-add the entry of every empty
+ * partition (truncation at end offset 0, then the leader's assign).
+ */
+static int
+write_file(struct epoch_cache *c, struct err *e)
+{
+	if (c->deferred || same_as_disk(c))
+		return 0;
+	if (ckpt_write_lines(c->path, c->n, put_entry, c, e) < 0) {
+		/* The rename may have happened: rewrite next time. */
+		c->on_disk = false;
+		return -1;
+	}
+	return note_on_disk(c, e);
 }
 
 /* Parse "<epoch> <start offset>" and check it extends the cache. */
@@ -134,6 +182,7 @@ read_file(struct epoch_cache *c, struct err *e)
 {
 	if (ckpt_read_lines(c->path, EPOCHS_MAX_FILE, read_entry, c, e) < 0)
 		return e->code == EXIT_NOINPUT ? 0 : -1;
+	c->on_disk = true;
 	return 0;
 }
 
@@ -151,12 +200,25 @@ epoch_cache_open(const char *dir, struct epoch_cache **out, struct err *e)
 		return err_set(e, EXIT_IOERR, "path too long: '%s/%s'", dir,
 		    EPOCHS_FILE);
 	}
-	if (read_file(c, e) < 0) {
+	if (read_file(c, e) < 0 || (c->on_disk && note_on_disk(c, e) < 0)) {
 		epoch_cache_close(c);
 		return -1;
 	}
 	*out = c;
 	return 0;
+}
+
+void
+epoch_cache_defer(struct epoch_cache *c)
+{
+	c->deferred = true;
+}
+
+int
+epoch_cache_flush(struct epoch_cache *c, struct err *e)
+{
+	c->deferred = false;
+	return write_file(c, e);
 }
 
 int

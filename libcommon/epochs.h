@@ -3,7 +3,8 @@
  * A partition's leader-epoch cache: the (epoch, start offset) pairs that
  * say which leader epoch wrote which offsets, kept in the partition
  * directory as Kafka's `leader-epoch-checkpoint` ("0\n<count>\n" then
- * "<epoch> <start offset>\n" lines, replaced atomically on every change).
+ * "<epoch> <start offset>\n" lines, replaced atomically on every change
+ * of its content).
  * Followers truncate by it (OffsetForLeaderEpoch, KIP-101/279).
  */
 #ifndef KLOG_EPOCHS_H
@@ -27,6 +28,22 @@ struct epoch_cache;
 int epoch_cache_open(const char *dir, struct epoch_cache **out,
     struct err *e);
 void epoch_cache_close(struct epoch_cache *c);
+
+/*
+ * Hold back the writes of the following changes, in memory only, until
+ * epoch_cache_flush(). For a sequence of changes during which the log
+ * gains nothing (opening a partition: trimming to the recovered log, then
+ * starting to lead), so that the file is written once, for the net
+ * change, and not at all when there is none. The file meanwhile keeps
+ * the earlier entries, a superset of what the truncations leave.
+ */
+void epoch_cache_defer(struct epoch_cache *c);
+/*
+ * End a deferral and persist the entries if they differ from what the
+ * file holds. 0, or -1 with the write's error (retried on the next
+ * change or flush).
+ */
+int epoch_cache_flush(struct epoch_cache *c, struct err *e);
 
 /* The latest epoch, or -1 when empty. */
 int32_t epoch_cache_latest(const struct epoch_cache *c);

@@ -105,12 +105,18 @@ open_writable(struct idx *ix, size_t max_bytes, unsigned flags, struct err *e)
 	if (ix->fd < 0)
 		return err_sys(e, EXIT_CANTCREAT, "unable to open %s '%s'",
 		    kind_name(ix), ix->path);
-	if ((flags & IDX_OPEN_TRUNCATE) && ftruncate(ix->fd, 0) < 0)
-		return err_sys(e, EXIT_IOERR, "unable to truncate %s '%s'",
-		    kind_name(ix), ix->path);
 	if (fstat(ix->fd, &st) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to stat %s '%s'",
 		    kind_name(ix), ix->path);
+	if ((flags & IDX_OPEN_TRUNCATE) && st.st_size > 0) {
+		if (ftruncate(ix->fd, 0) < 0)
+			return err_sys(e, EXIT_IOERR,
+			    "unable to truncate %s '%s'", kind_name(ix),
+			    ix->path);
+		/* Forgotten entries must not come back after a crash. */
+		ix->unsynced = true;
+		st.st_size = 0;
+	}
 	ix->file_len = (size_t)st.st_size;
 	ix->entries = ix->file_len / esz;
 	if (cap < ix->entries * esz)
@@ -224,6 +230,8 @@ idx_trim(struct idx *ix, bool sync, struct err *e)
 	if (sync && fsync(ix->fd) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to fsync %s '%s'",
 		    kind_name(ix), ix->path);
+	if (sync)
+		ix->unsynced = false;
 	munmap(ix->map, ix->map_len);
 	close(ix->fd);
 	ix->map = NULL;
@@ -255,7 +263,7 @@ idx_flush(struct idx *ix, struct err *e)
 {
 	size_t len = ix->entries * idx_entry_size(ix->kind);
 
-	if (!ix->writable)
+	if (!ix->writable || !ix->unsynced)
 		return 0;
 	if (len > 0 && msync(ix->map, len, MS_SYNC) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to msync %s '%s'",
@@ -263,6 +271,7 @@ idx_flush(struct idx *ix, struct err *e)
 	if (fsync(ix->fd) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to fsync %s '%s'",
 		    kind_name(ix), ix->path);
+	ix->unsynced = false;
 	return 0;
 }
 
@@ -355,6 +364,7 @@ idx_append_offset(struct idx *ix, int64_t offset, uint32_t position,
 	be32_store(p, (uint32_t)(offset - ix->base_offset));
 	be32_store(p + 4, position);
 	ix->entries++;
+	ix->unsynced = true;
 	return 0;
 }
 
@@ -383,6 +393,7 @@ idx_append_time(struct idx *ix, int64_t timestamp, int64_t offset, bool spare,
 	be64_store(p, (uint64_t)timestamp);
 	be32_store(p + 8, (uint32_t)(offset - ix->base_offset));
 	ix->entries++;
+	ix->unsynced = true;
 	return 0;
 }
 
@@ -503,6 +514,8 @@ idx_truncate_to(struct idx *ix, int64_t offset, struct err *e)
 	/* Offsets are non-decreasing in both kinds: keep those < offset. */
 	n = count_le(ix, offset - 1, false);
 	memset(ix->map + n * esz, 0, (ix->entries - n) * esz);
+	if (n < ix->entries)
+		ix->unsynced = true;
 	ix->entries = n;
 	return 0;
 }

@@ -80,6 +80,7 @@ struct idx {
 	size_t reserved;	/* bytes known to be backed by disk blocks */
 	bool writable;
 	bool missing;		/* the file did not exist at open */
+	bool unsynced;		/* entries changed since the last msync */
 };
 
 /* Entry size of an index kind (8 or 12). */
@@ -113,14 +114,18 @@ int idx_reserve(struct idx *ix, size_t more, struct err *e);
 /*
  * Cut a writable index file to its entries, optionally msync and fsync
  * it, and drop to a read-only mapping. A no-op on a read-only index. 0 or -1
- * (EXIT_IOERR); on failure the index stays writable.
+ * (EXIT_IOERR); on failure the index stays writable. Pass ix->unsynced as
+ * `sync` to sync only an index whose entries changed.
  */
 int idx_trim(struct idx *ix, bool sync, struct err *e);
 
 /* Reopen a trimmed index read-write with room for max_bytes (see open). */
 int idx_make_writable(struct idx *ix, size_t max_bytes, struct err *e);
 
-/* Write back the mapped entries and fsync (writable indexes only). */
+/*
+ * Write back the mapped entries and fsync (writable indexes only; a no-op
+ * when nothing changed since the last sync).
+ */
 int idx_flush(struct idx *ix, struct err *e);
 
 /* Whether no entry can be appended (the time index keeps one spare slot

@@ -343,8 +343,13 @@ seg_close(struct seg *s, struct err *e)
 		if (s->max_timestamp >= 0 && idx_append_time(&s->tidx,
 		    s->max_timestamp, s->offset_of_max_timestamp, true, e) < 0)
 			r = -1;
-		if (idx_trim(&s->oidx, false, e) < 0 ||
-		    idx_trim(&s->tidx, false, e) < 0)
+		/*
+		 * Flushes leave the indexes to the page cache (see
+		 * seg_flush): a close, clean as far as the data directory is
+		 * concerned, makes them durable.
+		 */
+		if (idx_trim(&s->oidx, s->oidx.unsynced, e) < 0 ||
+		    idx_trim(&s->tidx, s->tidx.unsynced, e) < 0)
 			r = -1;
 	}
 	seg_free(s);
@@ -841,6 +846,14 @@ seg_make_inactive(struct seg *s, struct err *e)
 	return 0;
 }
 
+/*
+ * Only the .log: the indexes of an active segment are derived data. Every
+ * start without the clean-shutdown marker rebuilds them from the segment
+ * holding the recovery point on, which is at or below the active segment
+ * (plog.c, load_segments), so a stale or torn active index never
+ * survives a crash; rolled segments had theirs synced by
+ * seg_make_inactive(), and a clean close syncs them in seg_close().
+ */
 int
 seg_flush(struct seg *s, struct err *e)
 {
@@ -849,8 +862,6 @@ seg_flush(struct seg *s, struct err *e)
 	if (s->fd >= 0 && fdatasync(s->fd) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to fsync segment '%s'",
 		    s->log_path);
-	if (idx_flush(&s->oidx, e) < 0 || idx_flush(&s->tidx, e) < 0)
-		return -1;
 	s->dirty = false;
 	return 0;
 }

@@ -155,7 +155,10 @@ bool seg_indexes_missing(const struct seg *s);
  */
 void seg_bypass_indexes(struct seg *s);
 
-/* Trim the active indexes (no fsync), close and free. NULL is a no-op. */
+/*
+ * Trim the active indexes (msync and fsync those with entries not yet
+ * synced: the close of a clean shutdown), close and free. NULL is a no-op.
+ */
 int seg_close(struct seg *s, struct err *e);
 /* Close and free without trimming (after a failure). NULL is a no-op. */
 void seg_free(struct seg *s);
@@ -280,7 +283,11 @@ int seg_make_active(struct seg *s, struct err *e);
  */
 int seg_make_inactive(struct seg *s, struct err *e);
 
-/* fdatasync the .log and flush writable indexes if dirty. 0 or -1. */
+/*
+ * fdatasync the .log if dirty; the active indexes are left to the page
+ * cache (crash recovery rebuilds them from the .log). 0 or -1
+ * (EXIT_IOERR).
+ */
 int seg_flush(struct seg *s, struct err *e);
 
 /*

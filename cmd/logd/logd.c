@@ -4,7 +4,11 @@
  * speaks the Kafka protocol to clients. This file holds main(): options,
  * configuration, signals, and the hand-over to the event loop.
  */
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +75,67 @@ bad_usage(const char *msg)
 	return EXIT_USAGE;
 }
 
+/* Descriptors per partition (its active segment's three files). */
+#define FDS_PER_PARTITION 3
+/* Room for connections, older segments being read, state files. */
+#define FDS_RESERVE 256
+
+/*
+ * Each partition keeps its active segment's .log, .index and .timeindex
+ * open, and connections, older segments being read and the cleaner need
+ * more: allow as many descriptors as the hard limit does (epoll only,
+ * no select(), so high descriptor numbers are fine).
+ */
+static void
+raise_nofile_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("unable to read the open file limit");
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("unable to raise the open file limit from %"
+			    PRIuMAX " to %" PRIuMAX, (uintmax_t)was,
+			    (uintmax_t)rl.rlim_max);
+			return;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		log_info("open file limit: unlimited");
+	else if (was != rl.rlim_cur)
+		log_info("open file limit raised to %" PRIuMAX " (was %" PRIuMAX
+		    ")", (uintmax_t)rl.rlim_cur, (uintmax_t)was);
+	else
+		log_info("open file limit: %" PRIuMAX, (uintmax_t)rl.rlim_cur);
+}
+
+/* Warn when the partitions found leave too few descriptors to serve. */
+static void
+check_nofile_limit(const struct logd *ld)
+{
+	uintmax_t nparts = 0, need;
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < ld->ntopics; i++)
+		nparts += (uintmax_t)ld->topics[i]->npartitions;
+	need = nparts * FDS_PER_PARTITION + FDS_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    (uintmax_t)rl.rlim_cur >= need)
+		return;
+	log_warnx("open file limit %" PRIuMAX " is low for %" PRIuMAX
+	    " partitions (%d open files each): new segments, topics and "
+	    "connections may fail with \"Too many open files\"; raise the "
+	    "hard limit (ulimit -Hn, systemd LimitNOFILE=) to at least %"
+	    PRIuMAX, (uintmax_t)rl.rlim_cur, nparts, FDS_PER_PARTITION, need);
+}
+
 static int
 logd_run(struct logd_opts *o)
 {
@@ -99,14 +164,20 @@ logd_run(struct logd_opts *o)
 	sig_install(true);
 	/* A file size limit must fail the write (EFBIG), not kill the broker. */
 	sig_ignore(SIGXFSZ);
+	raise_nofile_limit();
 	if (cluster_new(&ld, &e) < 0 || topics_load(&ld, &e) < 0 ||
 	    groups_load(&ld, &e) < 0) {
 		log_errorx("%s", e.msg);
+		if (strstr(e.msg, strerror(EMFILE)) != NULL)
+			log_warnx("each partition holds %d open files: raise "
+			    "the hard open file limit (ulimit -Hn, systemd "
+			    "LimitNOFILE=)", FDS_PER_PARTITION);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		groups_free(&ld);
 		topics_close(&ld, false);
 		goto out;
 	}
+	check_nofile_limit(&ld);
 	if (logd_serve(&ld, o, &sig_stop, &sig_reload, &e) < 0) {
 		log_errorx("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;

@@ -143,6 +143,7 @@ struct partition {
 	struct epoch_cache *epochs;	/* leader-epoch-checkpoint */
 	int32_t *proposed_isr;		/* owned; our AlterIsr in flight */
 	size_t nproposed_isr;
+	struct park_watch *watchers;	/* parked Fetches waiting on p */
 };
 
 struct topic {
@@ -151,6 +152,25 @@ struct topic {
 	struct partition **parts;
 	struct tconf conf;		/* this topic's overrides */
 	bool internal;
+};
+
+/*
+ * One partition a parked Fetch waits on (logd_net.c): linked into the
+ * partition's watchers, so that data for p re-runs only those fetches.
+ * The nodes are the connection's (conn->park_watches); `p` is NULL once
+ * the partition went away.
+ */
+struct park_watch {
+	struct conn *c;
+	struct partition *p;
+	struct park_watch *next, *prev;	/* p->watchers */
+};
+
+/* An entry of the parked requests' deadline heap (a copy of the
+ * deadline, so that sifting does not touch the connections). */
+struct park_slot {
+	int64_t deadline_ms;
+	struct conn *c;
 };
 
 /* A slice of a segment file to send with sendfile(2) at mem offset `at`. */
@@ -183,7 +203,15 @@ struct conn {
 	bool parked;			/* the head request waits (long poll) */
 	int64_t park_since_ms;
 	int64_t park_deadline_ms;
-	struct conn *park_next;
+	struct conn *park_next, *park_prev;	/* ld->parked */
+	struct conn *other_next, *other_prev;	/* ld->parked_other */
+	bool park_other;		/* on ld->parked_other */
+	bool park_ready;		/* on ld->ready: re-run next turn */
+	struct conn *ready_next, *ready_prev;
+	size_t park_heap_idx;		/* in ld->park_heap while parked */
+	struct park_watch *park_watches;	/* owned; a parked Fetch's */
+	size_t park_nwatches, park_watches_cap;
+	bool park_watch_all;		/* the watch list is incomplete */
 	bool want_write;		/* EPOLLOUT registered */
 	bool read_paused;		/* back-pressure: EPOLLIN removed */
 	bool peer_closed;		/* EOF read: answer what came, then close */
@@ -207,8 +235,26 @@ struct logd {
 	char bound_addr[NET_ADDR_MAX];
 	struct conn *conns;
 	size_t nconns;
+	/*
+	 * Parked requests (logd_net.c): all of them, those no partition
+	 * wakes (re-run on any data), the ones woken for the next turn,
+	 * and a min-heap by deadline.
+	 */
 	struct conn *parked;
-	bool appended;			/* data arrived: re-check parked fetches */
+	struct conn *parked_other;
+	struct conn *ready_head, *ready_tail;
+	struct park_slot *park_heap;
+	size_t npark_heap, park_heap_cap;
+	bool data_woken;		/* some partition's data moved */
+	/* Something a parked request may wait on changed (a group, a role,
+	 * the cluster state): re-run every parked request next turn. Data
+	 * and high watermark moves use park_wake_partition() instead. */
+	bool appended;
+	/* Partitions with a flush.ms policy (topics_flush_due walks only
+	 * these); rebuilt when flush_parts_stale. */
+	struct partition **flush_parts;
+	size_t nflush_parts, flush_parts_cap;
+	bool flush_parts_stale;
 	int64_t next_retention_ms;
 	int64_t next_flush_check_ms;
 	int64_t next_idle_check_ms;
@@ -262,6 +308,20 @@ void logd_reload(struct logd *ld);
 int logd_serve(struct logd *ld, const struct logd_opts *o,
     volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
     struct err *e);
+/*
+ * A Fetch about to park names the partitions whose data wakes it:
+ * park_watch_begin() drops the connection's previous set and makes room
+ * for `n`, park_watch_add() adds one. A request parked without watches
+ * is re-run whenever any partition's data moves (acks=all produces,
+ * offset commits) and by every broad wake (ld->appended).
+ */
+void park_watch_begin(struct conn *c, size_t n);
+void park_watch_add(struct conn *c, struct partition *p);
+/* p's log end offset or high watermark moved: its watchers and the
+ * requests that watch nothing re-run on the next loop turn. */
+void park_wake_partition(struct logd *ld, struct partition *p);
+/* p is being freed: unlink its watchers and re-run them. */
+void park_partition_gone(struct logd *ld, struct partition *p);
 struct resp *resp_new(void);
 void resp_free(struct resp *r);
 /* Splice `len` bytes of `fd` from `pos` at the current end of mem. */
@@ -322,7 +382,10 @@ struct plog_compact_opts;
 /* A compaction pass's settings for `p` (topic, broker, now). */
 void partition_compact_opts(const struct logd *ld, const struct partition *p,
     int64_t now_ms, struct plog_compact_opts *o);
+/* flush.ms: flush the partitions that have one and are due. */
 void topics_flush_due(struct logd *ld, int64_t now_ms);
+/* Whether some partition has a flush.ms policy (the timer is needed). */
+bool topics_flush_timed(const struct logd *ld);
 int topics_flush_all(struct logd *ld, struct err *e);
 
 /* logd_producers.c: idempotent producer state per partition */

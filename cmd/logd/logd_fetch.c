@@ -5,7 +5,8 @@
  * up to the log end for followers (replica_id = a follower's broker id),
  * whose fetch offsets are their positions (logd_replica.c). Only the
  * leader serves either. A fetch that finds fewer than min_bytes parks
- * until data arrives or max_wait_ms passes (the event loop re-runs it).
+ * until data arrives or max_wait_ms passes (the event loop re-runs it
+ * when one of its partitions gets data or a higher high watermark).
  * The first partition with data always gets at least one whole batch,
  * even past the size limits, so consumers never stall on a large batch
  * (KIP-74).
@@ -288,6 +289,12 @@ handle_fetch(struct req *q)
 	    (int64_t)total < (int64_t)min_bytes && q->waited_ms < max_wait) {
 		if (q->waited_ms == 0)
 			q->c->park_deadline_ms = q->now_ms + max_wait;
+		/* Only data for these partitions (or their high watermark
+		 * moving) re-runs us; broad wakes and the deadline still do. */
+		park_watch_begin(q->c, (size_t)n);
+		for (i = 0; i < n; i++)
+			if (parts[i].p != NULL)
+				park_watch_add(q->c, parts[i].p);
 		free(parts);
 		return HANDLE_PARK;
 	}

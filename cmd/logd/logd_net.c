@@ -114,17 +114,291 @@ conn_update_events(struct logd *ld, struct conn *c)
 	c->want_write = want_write;
 }
 
+/*
+ * Parked requests. Every parked connection is on ld->parked and in the
+ * deadline heap ld->park_heap, so the loop finds the next deadline in
+ * O(1) and expires only what is due. A parked Fetch is linked into the
+ * watchers of its partitions (struct park_watch): data for p puts just
+ * those on the ready queue. Requests that name no partitions (acks=all
+ * produces, offset commits, group joins, ReplicaState) are also on
+ * ld->parked_other, re-run whenever any partition's data moves, as all
+ * parked requests are on a broad wake (ld->appended).
+ */
+
+static void
+heap_set(struct logd *ld, size_t i, struct park_slot slot)
+{
+	ld->park_heap[i] = slot;
+	slot.c->park_heap_idx = i;
+}
+
+static void
+heap_sift_up(struct logd *ld, size_t i)
+{
+	struct park_slot slot = ld->park_heap[i];
+
+	while (i > 0) {
+		size_t up = (i - 1) / 2;
+
+		if (slot.deadline_ms >= ld->park_heap[up].deadline_ms)
+			break;
+		heap_set(ld, i, ld->park_heap[up]);
+		i = up;
+	}
+	heap_set(ld, i, slot);
+}
+
+static void
+heap_sift_down(struct logd *ld, size_t i)
+{
+	struct park_slot slot = ld->park_heap[i];
+	size_t n = ld->npark_heap;
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && ld->park_heap[child + 1].deadline_ms <
+		    ld->park_heap[child].deadline_ms)
+			child++;
+		if (ld->park_heap[child].deadline_ms >= slot.deadline_ms)
+			break;
+		heap_set(ld, i, ld->park_heap[child]);
+		i = child;
+	}
+	heap_set(ld, i, slot);
+}
+
+/* Entry i's deadline changed: restore the heap order around it. */
+static void
+heap_fix(struct logd *ld, size_t i)
+{
+	if (i > 0 && ld->park_heap[i].deadline_ms <
+	    ld->park_heap[(i - 1) / 2].deadline_ms)
+		heap_sift_up(ld, i);
+	else
+		heap_sift_down(ld, i);
+}
+
+/* c's deadline may have changed (a handler sets it when it parks). */
+static void
+heap_update(struct logd *ld, struct conn *c)
+{
+	struct park_slot *slot = &ld->park_heap[c->park_heap_idx];
+
+	if (slot->deadline_ms == c->park_deadline_ms)
+		return;
+	slot->deadline_ms = c->park_deadline_ms;
+	heap_fix(ld, c->park_heap_idx);
+}
+
+static void
+heap_push(struct logd *ld, struct conn *c)
+{
+	if (ld->npark_heap == ld->park_heap_cap) {
+		size_t cap = ld->park_heap_cap ? ld->park_heap_cap * 2 : 64;
+
+		ld->park_heap = xrealloc(ld->park_heap,
+		    cap * sizeof(*ld->park_heap));
+		ld->park_heap_cap = cap;
+	}
+	heap_set(ld, ld->npark_heap, (struct park_slot){ c->park_deadline_ms,
+	    c });
+	heap_sift_up(ld, ld->npark_heap++);
+}
+
+static void
+heap_remove(struct logd *ld, struct conn *c)
+{
+	size_t i = c->park_heap_idx;
+
+	if (i < --ld->npark_heap) {
+		heap_set(ld, i, ld->park_heap[ld->npark_heap]);
+		heap_fix(ld, i);
+	}
+}
+
+static void
+ready_push(struct logd *ld, struct conn *c)
+{
+	if (c->park_ready)
+		return;
+	c->park_ready = true;
+	c->ready_next = NULL;
+	c->ready_prev = ld->ready_tail;
+	if (ld->ready_tail != NULL)
+		ld->ready_tail->ready_next = c;
+	else
+		ld->ready_head = c;
+	ld->ready_tail = c;
+}
+
+static void
+ready_remove(struct logd *ld, struct conn *c)
+{
+	if (!c->park_ready)
+		return;
+	if (c->ready_prev != NULL)
+		c->ready_prev->ready_next = c->ready_next;
+	else
+		ld->ready_head = c->ready_next;
+	if (c->ready_next != NULL)
+		c->ready_next->ready_prev = c->ready_prev;
+	else
+		ld->ready_tail = c->ready_prev;
+	c->ready_next = c->ready_prev = NULL;
+	c->park_ready = false;
+}
+
+static void
+watch_unlink(struct park_watch *w)
+{
+	if (w->p == NULL)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		w->p->watchers = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->p = NULL;
+	w->next = w->prev = NULL;
+}
+
+static void
+watches_clear(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->park_nwatches; i++)
+		watch_unlink(&c->park_watches[i]);
+	c->park_nwatches = 0;
+	c->park_watch_all = false;
+}
+
+void
+park_watch_begin(struct conn *c, size_t n)
+{
+	watches_clear(c);
+	if (n > c->park_watches_cap) {
+		/* Nothing points into the array now: it may move. */
+		struct park_watch *w = realloc(c->park_watches, n * sizeof(*w));
+
+		if (w == NULL) {
+			c->park_watch_all = true;
+			return;
+		}
+		c->park_watches = w;
+		c->park_watches_cap = n;
+	}
+}
+
+void
+park_watch_add(struct conn *c, struct partition *p)
+{
+	struct park_watch *w;
+
+	if (c->park_nwatches == c->park_watches_cap) {
+		/* Out of room: be woken by any data instead. */
+		c->park_watch_all = true;
+		return;
+	}
+	w = &c->park_watches[c->park_nwatches++];
+	w->c = c;
+	w->p = p;
+	w->prev = NULL;
+	w->next = p->watchers;
+	if (p->watchers != NULL)
+		p->watchers->prev = w;
+	p->watchers = w;
+}
+
+void
+park_wake_partition(struct logd *ld, struct partition *p)
+{
+	struct park_watch *w;
+
+	for (w = p->watchers; w != NULL; w = w->next)
+		ready_push(ld, w->c);
+	ld->data_woken = true;
+}
+
+void
+park_partition_gone(struct logd *ld, struct partition *p)
+{
+	while (p->watchers != NULL) {
+		struct park_watch *w = p->watchers;
+
+		/* The re-run finds no partition and answers so. */
+		ready_push(ld, w->c);
+		watch_unlink(w);
+	}
+}
+
+static void
+other_unlink(struct logd *ld, struct conn *c)
+{
+	if (!c->park_other)
+		return;
+	if (c->other_prev != NULL)
+		c->other_prev->other_next = c->other_next;
+	else
+		ld->parked_other = c->other_next;
+	if (c->other_next != NULL)
+		c->other_next->other_prev = c->other_prev;
+	c->other_next = c->other_prev = NULL;
+	c->park_other = false;
+}
+
+/* Keep parked c on ld->parked_other exactly when no partition wakes it. */
+static void
+park_classify(struct logd *ld, struct conn *c)
+{
+	bool other = c->park_nwatches == 0 || c->park_watch_all;
+
+	if (other == c->park_other)
+		return;
+	if (!other) {
+		other_unlink(ld, c);
+		return;
+	}
+	c->park_other = true;
+	c->other_prev = NULL;
+	c->other_next = ld->parked_other;
+	if (ld->parked_other != NULL)
+		ld->parked_other->other_prev = c;
+	ld->parked_other = c;
+}
+
+static void
+park_insert(struct logd *ld, struct conn *c, int64_t now)
+{
+	c->parked = true;
+	c->park_since_ms = now;
+	c->park_prev = NULL;
+	c->park_next = ld->parked;
+	if (ld->parked != NULL)
+		ld->parked->park_prev = c;
+	ld->parked = c;
+	heap_push(ld, c);
+	park_classify(ld, c);
+}
+
 static void
 park_remove(struct logd *ld, struct conn *c)
 {
-	struct conn **pp;
-
-	for (pp = &ld->parked; *pp != NULL; pp = &(*pp)->park_next)
-		if (*pp == c) {
-			*pp = c->park_next;
-			break;
-		}
-	c->park_next = NULL;
+	if (c->park_prev != NULL)
+		c->park_prev->park_next = c->park_next;
+	else
+		ld->parked = c->park_next;
+	if (c->park_next != NULL)
+		c->park_next->park_prev = c->park_prev;
+	c->park_next = c->park_prev = NULL;
+	heap_remove(ld, c);
+	ready_remove(ld, c);
+	other_unlink(ld, c);
+	watches_clear(c);
 	c->parked = false;
 }
 
@@ -135,6 +409,8 @@ conn_close(struct logd *ld, struct conn *c)
 
 	if (c->parked)
 		park_remove(ld, c);
+	watches_clear(c);
+	free(c->park_watches);
 	free(c->park_member);
 	free(c->park_state);
 	epoll_ctl(ld->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -379,10 +655,7 @@ conn_process(struct logd *ld, struct conn *c, int64_t now)
 			return -1;
 		}
 		if (res == HANDLE_PARK) {
-			c->parked = true;
-			c->park_since_ms = now;
-			c->park_next = ld->parked;
-			ld->parked = c;
+			park_insert(ld, c, now);
 			break;
 		}
 		c->in_off += PROTO_FRAME_HEADER + (size_t)size;
@@ -497,45 +770,109 @@ accept_clients(struct logd *ld, int lfd, bool replica, int64_t now)
 	}
 }
 
-/* Re-run parked requests: all when data arrived, else those due. */
+/* Re-run c's parked request; `due`: its deadline passed (or shutdown). */
 static void
-wake_parked(struct logd *ld, int64_t now, bool all, bool final)
+park_rerun(struct logd *ld, struct conn *c, int64_t now, bool due)
+{
+	uint8_t *p = c->in.data + c->in_off;
+	size_t size = be32_load(p);
+	enum handle_result res;
+
+	ready_remove(ld, c);
+	res = run_request(ld, c, p + PROTO_FRAME_HEADER, size, now, due);
+	if (res == HANDLE_PARK && !due) {
+		/* Still waiting; its deadline or partitions may have moved. */
+		heap_update(ld, c);
+		park_classify(ld, c);
+		return;
+	}
+	park_remove(ld, c);
+	if (res == HANDLE_CLOSE) {
+		conn_close(ld, c);
+		return;
+	}
+	c->in_off += PROTO_FRAME_HEADER + size;
+	conn_process(ld, c, now);
+}
+
+/*
+ * Re-run every parked request (a broad wake; `final` at shutdown). A
+ * re-run only changes its own connection, and one that parks again goes
+ * to the head of the list, so `next` stays valid and nothing runs twice.
+ */
+static void
+wake_all(struct logd *ld, int64_t now, bool final)
 {
 	struct conn *c, *next;
 
 	for (c = ld->parked; c != NULL; c = next) {
-		uint8_t *p;
-		size_t size;
-		enum handle_result res;
-		bool due = final || now >= c->park_deadline_ms;
-
 		next = c->park_next;
-		if (!all && !due)
-			continue;
-		p = c->in.data + c->in_off;
-		size = be32_load(p);
-		res = run_request(ld, c, p + PROTO_FRAME_HEADER, size, now, due);
-		if (res == HANDLE_PARK && !due)
-			continue;
-		park_remove(ld, c);
-		if (res == HANDLE_CLOSE) {
-			conn_close(ld, c);
-			continue;
-		}
-		c->in_off += PROTO_FRAME_HEADER + size;
-		conn_process(ld, c, now);
+		park_rerun(ld, c, now, final || now >= c->park_deadline_ms);
 	}
+}
+
+/* Some partition's data moved: the requests that watch no partition. */
+static void
+wake_others(struct logd *ld, int64_t now)
+{
+	struct conn *c, *next;
+
+	for (c = ld->parked_other; c != NULL; c = next) {
+		next = c->other_next;
+		park_rerun(ld, c, now, now >= c->park_deadline_ms);
+	}
+}
+
+/* The fetches woken by their partitions; wakes during this pass wait
+ * for the next turn, as a broad wake's do. */
+static void
+wake_ready(struct logd *ld, int64_t now)
+{
+	struct conn *c, *last = ld->ready_tail;
+
+	while ((c = ld->ready_head) != NULL) {
+		bool end = c == last;
+
+		park_rerun(ld, c, now, now >= c->park_deadline_ms);
+		if (end)
+			break;
+	}
+}
+
+/* Answer the requests whose deadline passed, soonest first. */
+static void
+expire_parked(struct logd *ld, int64_t now)
+{
+	while (ld->npark_heap > 0 && ld->park_heap[0].deadline_ms <= now)
+		park_rerun(ld, ld->park_heap[0].c, now, true);
+}
+
+static void
+wake_parked(struct logd *ld, int64_t now)
+{
+	if (ld->appended) {
+		ld->appended = false;
+		ld->data_woken = false;
+		wake_all(ld, now, false);
+	} else {
+		if (ld->data_woken) {
+			ld->data_woken = false;
+			wake_others(ld, now);
+		}
+		if (ld->ready_head != NULL)
+			wake_ready(ld, now);
+	}
+	expire_parked(ld, now);
 }
 
 static int64_t
 next_deadline(struct logd *ld)
 {
 	int64_t t = ld->next_idle_check_ms;
-	struct conn *c;
 
 	/* Parked requests must re-check at once (a re-run appended, or the
 	 * high watermark moved): do not sleep first. */
-	if (ld->appended)
+	if (ld->appended || ld->data_woken || ld->ready_head != NULL)
 		return 0;
 	if (ld->next_checkpoint_ms < t)
 		t = ld->next_checkpoint_ms;
@@ -543,13 +880,13 @@ next_deadline(struct logd *ld)
 		t = ld->next_group_tick_ms;
 	if (ld->next_retention_ms < t)
 		t = ld->next_retention_ms;
-	if (ld->next_flush_check_ms < t)
+	/* No flush.ms anywhere (the default): no 100 ms wake-ups for it. */
+	if (ld->next_flush_check_ms < t && topics_flush_timed(ld))
 		t = ld->next_flush_check_ms;
 	if (cleaner_next_deadline(ld) < t)
 		t = cleaner_next_deadline(ld);
-	for (c = ld->parked; c != NULL; c = c->park_next)
-		if (c->park_deadline_ms < t)
-			t = c->park_deadline_ms;
+	if (ld->npark_heap > 0 && ld->park_heap[0].deadline_ms < t)
+		t = ld->park_heap[0].deadline_ms;
 	return t;
 }
 
@@ -639,7 +976,7 @@ drain(struct logd *ld, const sigset_t *mask)
 	int64_t deadline = clock_mono_ms() + ld->cfg.shutdown_timeout_ms;
 	struct epoll_event evs[64];
 
-	wake_parked(ld, clock_mono_ms(), true, true);
+	wake_all(ld, clock_mono_ms(), true);
 	while (clock_mono_ms() < deadline) {
 		struct conn *c, *next;
 		bool pending = false;
@@ -668,6 +1005,9 @@ drain(struct logd *ld, const sigset_t *mask)
 	}
 	while (ld->conns != NULL)
 		conn_close(ld, ld->conns);
+	free(ld->park_heap);
+	ld->park_heap = NULL;
+	ld->npark_heap = ld->park_heap_cap = 0;
 }
 
 int
@@ -779,12 +1119,7 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 			if (evs[i].events & EPOLLIN)
 				conn_on_readable(ld, c, now);
 		}
-		if (ld->appended) {
-			ld->appended = false;
-			wake_parked(ld, now, true, false);
-		} else if (ld->parked != NULL) {
-			wake_parked(ld, now, false, false);
-		}
+		wake_parked(ld, now);
 		run_timers(ld, now);
 		if (*reload) {
 			*reload = 0;

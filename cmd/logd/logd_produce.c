@@ -213,7 +213,8 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 	    info.last_offset + 1);
 	/* Alone, this commits it; with followers, their fetches will. */
 	replica_update_hw(q->ld, p);
-	q->ld->appended = true;
+	/* Fetches parked on p (followers wait for the log end offset). */
+	park_wake_partition(q->ld, p);
 	res->base_offset = info.first_offset;
 	res->log_append_time = append_time;
 	if (acks == -1)

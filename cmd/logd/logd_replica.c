@@ -195,22 +195,29 @@ replica_open(struct logd *ld, struct partition *p, struct err *e)
 	/*
 	 * Recovery may have cut the log below epochs the cache recorded, and
 	 * retention may have deleted the start of the oldest: trim, as
-	 * Kafka's log loading does. A failed write is repeated next time.
+	 * Kafka's log loading does. Nothing is appended meanwhile, so the
+	 * file is written once for the net change: an empty log's (0, 0),
+	 * dropped at end offset 0 and assigned again as we lead, costs
+	 * nothing. A failed write is repeated next time.
 	 */
+	epoch_cache_defer(p->epochs);
 	if (epoch_cache_truncate_from_end(p->epochs, end, &w) < 0 ||
 	    epoch_cache_truncate_from_start(p->epochs, start, &w) < 0)
 		log_warnx("leader epoch cache: topic=%s partition=%" PRId32
 		    ": %s", p->topic->name, p->id, w.msg);
 	if (ld->cluster == NULL) {
 		replica_init_standalone(ld, p);
-		return 0;
+	} else {
+		/* ctrld's state says what we are; until then, nothing. */
+		p->role = PART_NONE;
+		p->leader_id = -1;
+		if (!store_hw_get(ld, p->topic->name, p->id, &hw))
+			hw = start;
+		p->high_watermark = hw < start ? start : hw > end ? end : hw;
 	}
-	/* ctrld's state says what we are; until then, nothing. */
-	p->role = PART_NONE;
-	p->leader_id = -1;
-	if (!store_hw_get(ld, p->topic->name, p->id, &hw))
-		hw = start;
-	p->high_watermark = hw < start ? start : hw > end ? end : hw;
+	if (epoch_cache_flush(p->epochs, &w) < 0)
+		log_warnx("leader epoch cache: topic=%s partition=%" PRId32
+		    ": %s", p->topic->name, p->id, w.msg);
 	return 0;
 }
 
@@ -267,7 +274,8 @@ replica_update_hw(struct logd *ld, struct partition *p)
 	if (hw <= p->high_watermark)
 		return;
 	p->high_watermark = hw;
-	wake(ld);
+	/* Consumer fetches on p and acks=all produces re-check. */
+	park_wake_partition(ld, p);
 }
 
 /* Send `ids` to ctrld as p's new ISR, remembering it until answered. */

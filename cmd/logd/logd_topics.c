@@ -154,6 +154,7 @@ partition_apply_config(struct logd *ld, struct partition *p)
 	if (plog_set_config(p->log, &pc, &e) < 0)
 		log_warnx("topic=%s partition=%" PRId32 ": %s", p->topic->name,
 		    p->id, e.msg);
+	ld->flush_parts_stale = true;
 }
 
 /* Attach partition `id` of `t`, creating its log when it is new. */
@@ -187,14 +188,18 @@ partition_open(struct logd *ld, struct topic *t, int32_t id, struct err *e)
 	}
 	producers_load(p);
 	t->parts[id] = p;
+	ld->flush_parts_stale = true;
 	return 0;
 }
 
 static void
-partition_free(struct partition *p)
+partition_free(struct logd *ld, struct partition *p)
 {
 	if (p == NULL)
 		return;
+	/* Fetches parked on p re-run (and find it gone). */
+	park_partition_gone(ld, p);
+	ld->flush_parts_stale = true;
 	producers_release(&p->producers);
 	replica_release(p);
 	free(p);
@@ -202,14 +207,14 @@ partition_free(struct partition *p)
 
 /* Free the registry's view of a topic; the logs stay with the logdir. */
 static void
-topic_free(struct topic *t)
+topic_free(struct logd *ld, struct topic *t)
 {
 	int32_t i;
 
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->npartitions; i++)
-		partition_free(t->parts[i]);
+		partition_free(ld, t->parts[i]);
 	free(t->parts);
 	tconf_release(&t->conf);
 	free(t->name);
@@ -360,7 +365,7 @@ topic_create(struct logd *ld, const char *name, int32_t partitions,
 		if (topic_file_path(ld, name, ".conf", path, sizeof(path),
 		    NULL) == 0)
 			unlink(path);
-		topic_free(t);
+		topic_free(ld, t);
 		return -1;
 	}
 	if (out != NULL)
@@ -391,7 +396,7 @@ topic_add_partitions(struct logd *ld, struct topic *t, int32_t total,
 		for (j = old; j < total; j++) {
 			if (t->parts[j] != NULL)
 				ld_remove(ld->dir, t->name, j, NULL);
-			partition_free(t->parts[j]);
+			partition_free(ld, t->parts[j]);
 			t->parts[j] = NULL;
 		}
 		t->npartitions = old;
@@ -469,7 +474,7 @@ topic_delete(struct logd *ld, struct topic *t, struct err *e)
 	    (ld->ntopics - i - 1) * sizeof(*ld->topics));
 	ld->ntopics--;
 	snprintf(name, sizeof(name), "%s", t->name);
-	topic_free(t);
+	topic_free(ld, t);
 	return topic_remove_data(ld, name, e);
 }
 
@@ -528,7 +533,7 @@ topic_load_one(struct logd *ld, const char *file, struct err *e)
 		return err_set(e, EXIT_OSERR, "out of memory");
 	if (topic_open_partitions(ld, t, e) < 0 ||
 	    topic_insert(ld, t, e) < 0) {
-		topic_free(t);
+		topic_free(ld, t);
 		return -1;
 	}
 	return 0;
@@ -638,10 +643,13 @@ topics_close(struct logd *ld, bool clean)
 	if (clean)
 		store_checkpoint_hw(ld);
 	for (i = 0; i < ld->ntopics; i++)
-		topic_free(ld->topics[i]);
+		topic_free(ld, ld->topics[i]);
 	free(ld->topics);
 	ld->topics = NULL;
 	ld->ntopics = 0;
+	free(ld->flush_parts);
+	ld->flush_parts = NULL;
+	ld->nflush_parts = ld->flush_parts_cap = 0;
 	store_close(ld, clean);
 }
 
@@ -681,21 +689,62 @@ topics_run_retention(struct logd *ld, int64_t now_ms)
 	}
 }
 
-void
-topics_flush_due(struct logd *ld, int64_t now_ms)
+/*
+ * The partitions whose topic (or the broker default) sets flush.ms: by
+ * default none, and the flush timer then has nothing to walk. Rebuilt
+ * after partitions come or go or a config changes.
+ */
+static void
+flush_parts_rebuild(struct logd *ld)
 {
 	size_t i;
 	int32_t j;
 
-	for (i = 0; i < ld->ntopics; i++)
-		for (j = 0; j < ld->topics[i]->npartitions; j++) {
-			struct partition *p = ld->topics[i]->parts[j];
-			struct err e = { 0 };
+	ld->nflush_parts = 0;
+	ld->flush_parts_stale = false;
+	for (i = 0; i < ld->ntopics; i++) {
+		struct topic *t = ld->topics[i];
 
-			if (plog_maybe_flush(p->log, now_ms, &e) < 0)
-				log_warnx("flush: topic=%s partition=%" PRId32
-				    ": %s", p->topic->name, p->id, e.msg);
+		if (tconf_i64(&t->conf, &ld->cfg.topic_defaults,
+		    TCONF_FLUSH_MS) == PLOG_NEVER)
+			continue;
+		for (j = 0; j < t->npartitions; j++) {
+			if (t->parts[j] == NULL)
+				continue;
+			if (ld->nflush_parts == ld->flush_parts_cap) {
+				size_t cap = ld->flush_parts_cap ?
+				    ld->flush_parts_cap * 2 : 16;
+
+				ld->flush_parts = xrealloc(ld->flush_parts,
+				    cap * sizeof(*ld->flush_parts));
+				ld->flush_parts_cap = cap;
+			}
+			ld->flush_parts[ld->nflush_parts++] = t->parts[j];
 		}
+	}
+}
+
+bool
+topics_flush_timed(const struct logd *ld)
+{
+	return ld->flush_parts_stale || ld->nflush_parts > 0;
+}
+
+void
+topics_flush_due(struct logd *ld, int64_t now_ms)
+{
+	size_t i;
+
+	if (ld->flush_parts_stale)
+		flush_parts_rebuild(ld);
+	for (i = 0; i < ld->nflush_parts; i++) {
+		struct partition *p = ld->flush_parts[i];
+		struct err e = { 0 };
+
+		if (plog_maybe_flush(p->log, now_ms, &e) < 0)
+			log_warnx("flush: topic=%s partition=%" PRId32
+			    ": %s", p->topic->name, p->id, e.msg);
+	}
 }
 
 int

@@ -2,10 +2,12 @@
 /*
  * Unit tests for epochs.c: Kafka's LeaderEpochFileCache semantics for
  * assign, truncation from either end and end_offset_for (the cases of
- * Kafka's LeaderEpochFileCacheTest), persistence across reopen, and a
+ * Kafka's LeaderEpochFileCacheTest), persistence across reopen, deferred
+ * writes (none when the content is unchanged), and a
  * table of malformed checkpoint files refused with file:line.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "epochs.h"
 #include "util.h"
@@ -201,6 +203,68 @@ test_epochs__persist(void)
 	epoch_cache_close(c);
 }
 
+/* The inode of `file`, or 0 when it is missing. */
+static unsigned long
+inode_of(const char *file)
+{
+	struct stat st;
+
+	return stat(file, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static void
+test_epochs__defer(void)
+{
+	char path[128], file[192];
+	struct epoch_cache *c = fresh("defer", path, sizeof(path)), *d;
+	struct err e = { 0 };
+	unsigned long ino;
+
+	snprintf(file, sizeof(file), "%s/leader-epoch-checkpoint", path);
+	CHECK(epoch_cache_assign(c, 0, 0, &e) == 0);
+	ino = inode_of(file);
+	CHECK(ino != 0);
+	epoch_cache_close(c);
+	/*
+	 * An empty log's start: truncation at end offset 0 drops (0, 0), as
+	 * Kafka's truncateFromEnd, and leading again re-adds it. Deferred,
+	 * the file is not rewritten (a rewrite renames a new inode in).
+	 */
+	CHECK(epoch_cache_open(path, &c, &e) == 0);
+	epoch_cache_defer(c);
+	CHECK(epoch_cache_truncate_from_end(c, 0, &e) == 0);
+	CHECK(epoch_cache_count(c) == 0 && inode_of(file) == ino);
+	CHECK(epoch_cache_truncate_from_start(c, 0, &e) == 0);
+	CHECK(epoch_cache_assign(c, 0, 0, &e) == 0);
+	CHECK(epoch_cache_flush(c, &e) == 0);
+	CHECK(strcmp(dump(c), "0:0") == 0 && inode_of(file) == ino);
+	/* Undeferred, a change back to the file's content writes nothing. */
+	CHECK(epoch_cache_clear(c, &e) == 0);
+	CHECK(inode_of(file) != ino);
+	ino = inode_of(file);
+	CHECK(epoch_cache_clear(c, &e) == 0 && inode_of(file) == ino);
+	epoch_cache_close(c);
+	/* A net change is written once, at the flush. */
+	CHECK(epoch_cache_open(path, &c, &e) == 0);
+	epoch_cache_defer(c);
+	CHECK(epoch_cache_assign(c, 2, 10, &e) == 0);
+	CHECK(epoch_cache_assign(c, 3, 20, &e) == 0);
+	CHECK(inode_of(file) == ino);
+	CHECK(epoch_cache_open(path, &d, &e) == 0 &&
+	    epoch_cache_count(d) == 0);
+	epoch_cache_close(d);
+	CHECK(epoch_cache_flush(c, &e) == 0 && inode_of(file) != ino);
+	CHECK(epoch_cache_open(path, &d, &e) == 0 &&
+	    strcmp(dump(d), "2:10 3:20") == 0);
+	epoch_cache_close(d);
+	/* A truncation that changes the content still persists. */
+	CHECK(epoch_cache_truncate_from_end(c, 20, &e) == 0);
+	CHECK(epoch_cache_open(path, &d, &e) == 0 &&
+	    strcmp(dump(d), "2:10") == 0);
+	epoch_cache_close(d);
+	epoch_cache_close(c);
+}
+
 static void
 test_epochs__malformed(void)
 {
@@ -263,6 +327,7 @@ main(void)
 	TEST(test_epochs__end_offset_for);
 	TEST(test_epochs__truncate);
 	TEST(test_epochs__persist);
+	TEST(test_epochs__defer);
 	TEST(test_epochs__malformed);
 	lt_rmrf(dir);
 	TEST_DONE();

@@ -219,13 +219,21 @@ test_index__trim_and_reopen(void)
 	CHECK(idx_open(&ix, IDX_OFFSET, p, 7, 1 << 20, IDX_OPEN_WRITABLE,
 	    &e) == 0);
 	CHECK(lt_file_size(p) == 1 << 20);
+	CHECK(!ix.unsynced);	/* a new index has nothing to sync */
 	/* enough entries to cross the reserve chunk and a page */
 	for (i = 0; i < 5000; i++)
 		CHECK(idx_append_offset(&ix, 7 + 2 * i + 1,
 		    (uint32_t)(64 * i + 64),
 		    &e) == 0);
+	CHECK(ix.unsynced);
 	CHECK(idx_flush(&ix, &e) == 0);
-	CHECK(idx_trim(&ix, true, &e) == 0);
+	CHECK(!ix.unsynced);
+	CHECK(idx_truncate_to(&ix, 7 + 2 * 5000, &e) == 0 && !ix.unsynced);
+	CHECK(idx_truncate_to(&ix, 7 + 2 * 4999 + 1, &e) == 0 && ix.unsynced);
+	CHECK(idx_append_offset(&ix, 7 + 2 * 4999 + 1, 64 * 4999 + 64,
+	    &e) == 0);
+	CHECK(idx_trim(&ix, ix.unsynced, &e) == 0);
+	CHECK(!ix.unsynced);
 	CHECK(lt_file_size(p) == 5000 * 8);
 	idx_release(&ix);
 
