@@ -26,8 +26,14 @@ if [ "${1:-}" = stop ]; then
 	exit 0
 fi
 
-./install.sh --deps --if-missing
-make --no-print-directory -j2 all >/dev/null
+./install.sh --deps --if-missing || {
+	echo "quickstart: installing the dependencies failed (exit $?)" >&2
+	exit 69
+}
+make --no-print-directory -j2 all >/dev/null || {
+	echo "quickstart: the build failed (exit $?); run make to see why" >&2
+	exit 70
+}
 
 mkdir -p "$dir"
 if [ -f "$dir/logd.pid" ] && kill -0 "$(cat "$dir/logd.pid")" 2>/dev/null; then

@@ -10,7 +10,10 @@ teardown() {
 
 @test "quickstart: records piped through kprod come back through kcons" {
 	export KLOG_DEMO_DIR=$BATS_TEST_TMPDIR/demo KLOG_PORT=0 KLOG_RECORDS=20000
-	run -0 "$BATS_TEST_DIRNAME/../examples/quickstart.sh"
+	run "$BATS_TEST_DIRNAME/../examples/quickstart.sh"
+	# Shown when the test fails.
+	printf '# %s\n' "${lines[@]}"
+	[ "$status" -eq 0 ]
 	[[ $output == *"produced 20000 records, read back 20000"* ]]
 	[[ $output == *"offset 19999: record 20000"* ]] || [[ $output == *": record 20000"* ]]
 	[ -s "$KLOG_DEMO_DIR/logd.pid" ]
