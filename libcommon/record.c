@@ -276,30 +276,38 @@ rec_header_next(struct breader *r, struct rec_header *out, struct err *e)
 }
 
 int
-rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
-    unsigned flags, struct err *e)
+rec_batch_check_header(const struct rec_batch *b, unsigned flags,
+    struct err *e)
 {
-	struct rec_record rec;
-	uint32_t crc;
-	int r;
+	uint32_t crc = rec_batch_crc_compute(b->data, b->size);
 
-	crc = rec_batch_crc_compute(b->data, b->size);
 	if (crc != b->crc)
 		return err_set(e, EXIT_DATAERR,
 		    "batch at offset %" PRId64 ": bad CRC: stored 0x%08" PRIx32
 		    ", computed 0x%08" PRIx32, b->base_offset, b->crc, crc);
-	if (flags & REC_VALIDATE_PRODUCE) {
-		if (b->attributes & REC_ATTR_CONTROL)
-			return err_set(e, EXIT_DATAERR,
-			    "control batch not accepted from a producer");
-		if (b->record_count == 0)
-			return err_set(e, EXIT_DATAERR, "batch has no records");
-		if (b->last_offset_delta != b->record_count - 1)
-			return err_set(e, EXIT_DATAERR,
-			    "last offset delta %" PRId32 " does not match "
-			    "%" PRId32 " records", b->last_offset_delta,
-			    b->record_count);
-	}
+	if (!(flags & REC_VALIDATE_PRODUCE))
+		return 0;
+	if (b->attributes & REC_ATTR_CONTROL)
+		return err_set(e, EXIT_DATAERR,
+		    "control batch not accepted from a producer");
+	if (b->record_count == 0)
+		return err_set(e, EXIT_DATAERR, "batch has no records");
+	if (b->last_offset_delta != b->record_count - 1)
+		return err_set(e, EXIT_DATAERR, "last offset delta %" PRId32
+		    " does not match %" PRId32 " records",
+		    b->last_offset_delta, b->record_count);
+	return 0;
+}
+
+int
+rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
+    unsigned flags, struct err *e)
+{
+	struct rec_record rec;
+	int r;
+
+	if (rec_batch_check_header(b, flags, e) < 0)
+		return -1;
 	r = rec_iter_reset(it, b, e);
 	while (r == 0 && (r = rec_iter_next(it, &rec, e)) > 0) {
 		if ((flags & REC_VALIDATE_PRODUCE) &&

@@ -147,6 +147,13 @@ int rec_batch_validate(const struct rec_batch *b, unsigned flags,
  */
 int rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
     unsigned flags, struct err *e);
+/*
+ * The batch-level checks both validators start with: the CRC, and with
+ * REC_VALIDATE_PRODUCE no control batch, at least one record, and a last
+ * offset delta of record_count - 1.
+ */
+int rec_batch_check_header(const struct rec_batch *b, unsigned flags,
+    struct err *e);
 
 /* Rewrite fields outside the CRC in place. */
 void rec_batch_set_base_offset(uint8_t *batch, int64_t base_offset);

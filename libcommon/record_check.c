@@ -163,30 +163,14 @@ rec_check_plain(const struct rec_batch *b, unsigned flags, struct err *e)
 	int64_t prev = -1;
 	int32_t i;
 	bool null_key;
-	uint32_t crc;
 	const char *why;
 
 	if (rec_batch_codec(b) != COMPRESS_NONE)
 		return err_set(e, EXIT_SOFTWARE,
 		    "batch at offset %" PRId64 ": compressed batch given to "
 		    "the uncompressed validator", b->base_offset);
-	crc = rec_batch_crc_compute(b->data, b->size);
-	if (crc != b->crc)
-		return err_set(e, EXIT_DATAERR,
-		    "batch at offset %" PRId64 ": bad CRC: stored 0x%08" PRIx32
-		    ", computed 0x%08" PRIx32, b->base_offset, b->crc, crc);
-	if (flags & REC_VALIDATE_PRODUCE) {
-		if (b->attributes & REC_ATTR_CONTROL)
-			return err_set(e, EXIT_DATAERR,
-			    "control batch not accepted from a producer");
-		if (b->record_count == 0)
-			return err_set(e, EXIT_DATAERR, "batch has no records");
-		if (b->last_offset_delta != b->record_count - 1)
-			return err_set(e, EXIT_DATAERR,
-			    "last offset delta %" PRId32 " does not match "
-			    "%" PRId32 " records", b->last_offset_delta,
-			    b->record_count);
-	}
+	if (rec_batch_check_header(b, flags, e) < 0)
+		return -1;
 	for (i = 0; i < b->record_count; i++) {
 		if (p == end)
 			return record_fail(b, i,
