@@ -40,12 +40,9 @@ sleep_ms(int64_t ms)
 static bool
 broker_alive(const struct cluster_state *s, int32_t id)
 {
-	int32_t i;
+	const struct cluster_broker *b = cluster_state_broker(s, id);
 
-	for (i = 0; i < s->nbrokers; i++)
-		if (s->brokers[i].id == id)
-			return s->brokers[i].alive;
-	return false;
+	return b != NULL && b->alive;
 }
 
 /*
