@@ -143,9 +143,24 @@ int rec_batch_validate(const struct rec_batch *b, unsigned flags,
     size_t max_decompressed, struct err *e);
 /*
  * The same, reusing the caller's iterator (and its decompression buffer
- * and limit), so a broker validating many batches allocates once.
+ * and limit), so a broker validating many batches allocates once. An
+ * uncompressed batch goes to the one-pass validator (rec_check_plain,
+ * record_check.h) and a compressed one to rec_batch_validate_walk, with
+ * the same verdicts and messages either way. Validation only: afterwards
+ * the iterator's position is unspecified, so rec_iter_reset() it before
+ * reading records.
  */
 int rec_batch_validate_iter(struct rec_iter *it, const struct rec_batch *b,
+    unsigned flags, struct err *e);
+/*
+ * The per-record walk: rec_iter_reset, then rec_iter_next over every
+ * record with the REC_VALIDATE_* rules applied to each. Compressed
+ * batches need it; for uncompressed ones it is the reference that
+ * tests/unit/test_record_check.c holds rec_check_plain to. Returns as
+ * rec_batch_validate, and leaves `it` at the end of the batch (or at the
+ * bad record).
+ */
+int rec_batch_validate_walk(struct rec_iter *it, const struct rec_batch *b,
     unsigned flags, struct err *e);
 /*
  * The batch-level checks both validators start with: the CRC, and with

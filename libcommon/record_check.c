@@ -4,7 +4,8 @@
  * walks the records with local varint decoding, bounded by the record's
  * or the batch's end, and reports the first failure with the reason and
  * record index that rec_iter_next (record.c) and br_* (bytes.c) would
- * give, so logd's verdicts and log lines do not depend on the path taken.
+ * give, so verdicts and log lines do not depend on whether
+ * rec_batch_validate_iter took this path or the walk.
  * tests/unit/test_record_check.c holds the two to the same answers.
  */
 #include <inttypes.h>
@@ -196,8 +197,8 @@ rec_check_plain(const struct rec_batch *b, unsigned flags, struct err *e)
 			prev = d;
 			/*
 			 * The iterator has counted this record by the time
-			 * the validator's own rules run: their messages name
-			 * index + 1.
+			 * rec_batch_validate_walk's own rules run: their
+			 * messages name index + 1.
 			 */
 			if ((flags & REC_VALIDATE_PRODUCE) && d != i)
 				return record_fail(b, i + 1,
@@ -211,13 +212,4 @@ rec_check_plain(const struct rec_batch *b, unsigned flags, struct err *e)
 		return record_fail(b, i, "trailing bytes after the last record",
 		    e);
 	return 0;
-}
-
-int
-rec_check_batch(struct rec_iter *it, const struct rec_batch *b,
-    unsigned flags, struct err *e)
-{
-	if (rec_batch_codec(b) == COMPRESS_NONE)
-		return rec_check_plain(b, flags, e);
-	return rec_batch_validate_iter(it, b, flags, e);
 }

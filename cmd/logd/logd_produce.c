@@ -32,7 +32,6 @@
 #include "logd.h"
 #include "plog.h"
 #include "record.h"
-#include "record_check.h"
 #include "util.h"
 #include "banned.h"
 
@@ -113,7 +112,7 @@ validate_batches(struct req *q, struct partition *p, uint8_t *data,
 		if (rec_batch_codec(&b) == COMPRESS_ZSTD &&
 		    q->hdr.api_version < 7)
 			return KERR_UNSUPPORTED_COMPRESSION_TYPE;
-		if (rec_check_batch(it, &b, flags, &e) < 0)
+		if (rec_batch_validate_iter(it, &b, flags, &e) < 0)
 			goto corrupt;
 		pos += b.size;
 	}

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rec_check_plain against rec_batch_validate: for every batch below, under
- * every flag combination, both give the same verdict, the same err code
- * and the same message. Valid batches come from rec_builder; the invalid
+ * rec_check_plain, and rec_batch_validate_iter which calls it for
+ * uncompressed batches, against the per-record walk
+ * (rec_batch_validate_walk): for every batch below, under every flag
+ * combination, all give the same verdict, the same err code and the same
+ * message. Valid batches come from rec_builder; the invalid
  * ones from byte flips (CRC recomputed), truncation at every length,
  * trailing bytes, header fields off by one, hand-written records with
  * wrong deltas, lengths and header counts, and a seeded fuzzer writing
@@ -55,9 +57,27 @@ fix_crc(uint8_t *p, size_t len)
 	be32_store(p + REC_OFF_CRC, rec_batch_crc_compute(p, len));
 }
 
+/* One validator's answer, for comparing with the walk's. */
+struct verdict {
+	int r;
+	struct err e;
+};
+
+static bool
+same(const struct verdict *a, const struct verdict *b)
+{
+	return a->r == b->r && a->e.code == b->e.code &&
+	    strcmp(a->e.msg, b->e.msg) == 0;
+}
+
+/* One iterator for the whole run, as a broker keeps one for its batches. */
+static struct rec_iter walk_it, fast_it;
+
 /*
- * Compare the two validators on data[0..len) under every flag set. The
- * bytes are copied to an exact-size heap block so ASan flags over-reads.
+ * Compare the validators on data[0..len) under every flag set: the walk
+ * is the reference, rec_check_plain and the dispatching
+ * rec_batch_validate_iter must match it. The bytes are copied to an
+ * exact-size heap block so ASan flags over-reads.
  */
 static void
 agree(const uint8_t *data, size_t len, const char *what, long n)
@@ -82,23 +102,23 @@ agree(const uint8_t *data, size_t len, const char *what, long n)
 		goto out;
 	}
 	for (i = 0; i < sizeof(all_flags) / sizeof(all_flags[0]); i++) {
-		struct err e1 = { 0 }, e2 = { 0 };
-		int r1, r2;
+		unsigned f = all_flags[i];
+		struct verdict w = { 0 }, c = { 0 }, v = { 0 };
 
-		r1 = rec_batch_validate(&b, all_flags[i], MAX_INFLATE, &e1);
-		r2 = rec_check_plain(&b, all_flags[i], &e2);
-		CHECKF(r1 == r2 && e1.code == e2.code &&
-		    strcmp(e1.msg, e2.msg) == 0,
-		    "%s #%ld flags %u: validate %d (%d) '%s', check %d (%d) "
-		    "'%s'", what, n, all_flags[i], r1, e1.code, e1.msg, r2,
-		    e2.code, e2.msg);
-		if (r1 == 0) {
+		w.r = rec_batch_validate_walk(&walk_it, &b, f, &w.e);
+		c.r = rec_check_plain(&b, f, &c.e);
+		v.r = rec_batch_validate_iter(&fast_it, &b, f, &v.e);
+		CHECKF(same(&w, &c) && same(&w, &v),
+		    "%s #%ld flags %u: walk %d (%d) '%s', check %d (%d) '%s', "
+		    "validate %d (%d) '%s'", what, n, f, w.r, w.e.code,
+		    w.e.msg, c.r, c.e.code, c.e.msg, v.r, v.e.code, v.e.msg);
+		if (w.r == 0) {
 			st.accepted++;
 			continue;
 		}
 		st.refused++;
 		for (k = 0; k < NREASONS; k++)
-			if (strstr(e1.msg, reasons[k]) != NULL)
+			if (strstr(w.e.msg, reasons[k]) != NULL)
 				st.seen[k]++;
 	}
 out:
@@ -615,7 +635,12 @@ test_record_check__hand_written(void)
 	buf_release(&batch);
 }
 
-/* The dispatcher takes the iterator path for compressed batches. */
+/*
+ * rec_batch_validate_iter walks compressed batches with the caller's
+ * iterator and hands uncompressed ones to rec_check_plain. The walk points
+ * the iterator at the batch; the one-pass validator leaves it alone, which
+ * shows which path ran.
+ */
 static void
 test_record_check__dispatch(void)
 {
@@ -630,16 +655,28 @@ test_record_check__dispatch(void)
 	CHECK(rec_builder_finish(&bld, &out, &e) == 0);
 	CHECK(rec_batch_parse(out.data, out.len, &b, &e) == 0);
 	rec_iter_init(&it, MAX_INFLATE);
-	CHECKF(rec_check_batch(&it, &b, REC_VALIDATE_PRODUCE, &e) == 0, "%s",
-	    e.msg);
-	CHECK(rec_check_batch(&it, &b, REC_VALIDATE_KEYS, &e) == -1);
+	CHECKF(rec_batch_validate_iter(&it, &b, REC_VALIDATE_PRODUCE, &e) == 0,
+	    "%s", e.msg);
+	CHECK(it.batch == &b);
+	CHECK(rec_batch_validate_iter(&it, &b, REC_VALIDATE_KEYS, &e) == -1);
 	CHECK(strstr(e.msg, "needs a key") != NULL);
 	CHECK(rec_check_plain(&b, 0, &e) == -1 && e.code == EXIT_SOFTWARE);
+	/* Over its limit, the walk refuses to inflate the batch at all. */
+	rec_iter_release(&it);
+	rec_iter_init(&it, 0);
+	CHECK(rec_batch_validate_iter(&it, &b, 0, &e) == -1);
+	CHECK(rec_batch_validate(&b, 0, 0, &e) == -1);
+	rec_iter_release(&it);
+
 	buf_clear(&out);
 	build_sample(&out);
 	CHECK(rec_batch_parse(out.data, out.len, &b, &e) == 0);
-	CHECKF(rec_check_batch(&it, &b, REC_VALIDATE_PRODUCE, &e) == 0, "%s",
-	    e.msg);
+	rec_iter_init(&it, MAX_INFLATE);
+	CHECKF(rec_batch_validate_iter(&it, &b, REC_VALIDATE_PRODUCE, &e) == 0,
+	    "%s", e.msg);
+	CHECK(it.batch == NULL);
+	CHECKF(rec_batch_validate(&b, REC_VALIDATE_PRODUCE, MAX_INFLATE,
+	    &e) == 0, "%s", e.msg);
 	rec_iter_release(&it);
 	rec_builder_release(&bld);
 	buf_release(&out);
@@ -663,6 +700,8 @@ test_record_check__coverage(void)
 int
 main(void)
 {
+	rec_iter_init(&walk_it, MAX_INFLATE);
+	rec_iter_init(&fast_it, MAX_INFLATE);
 	TEST(test_record_check__valid_batches);
 	TEST(test_record_check__flipped_bytes);
 	TEST(test_record_check__truncated_and_trailing);
@@ -671,5 +710,7 @@ main(void)
 	TEST(test_record_check__fuzzed_records);
 	TEST(test_record_check__dispatch);
 	TEST(test_record_check__coverage);
+	rec_iter_release(&walk_it);
+	rec_iter_release(&fast_it);
 	TEST_DONE();
 }
