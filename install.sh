@@ -15,7 +15,7 @@ BUILD_PKGS="gcc make pkg-config libyaml-dev libssh2-1-dev zlib1g-dev liblz4-dev 
 # `make bench`: the peers it measures (servers and C client libraries),
 # iperf3 for the loopback limit, gnuplot for the latency plot, time(1).
 BENCH_PKGS="redis-server nats-server libnats-dev libhiredis-dev iperf3 gnuplot-nox time"
-TEST_PKGS="bats parallel kcat jq python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard mandoc clang openssh-server openssh-client"
+TEST_PKGS="bats parallel kcat jq strace python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard mandoc clang openssh-server openssh-client"
 
 deps_missing() {
 	for p in "$@"; do

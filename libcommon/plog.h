@@ -286,6 +286,59 @@ int plog_flush(struct plog *log, struct err *e);
 /* plog_flush() if flush_ms has passed since the last flush. 0 or -1. */
 int plog_maybe_flush(struct plog *log, int64_t now_ms, struct err *e);
 
+/*
+ * Rolling off the log's thread. By default a roll makes everything below
+ * the new segment durable before it returns (as Kafka: the recovery point
+ * moves to the new base), which stalls the caller for as long as the
+ * disk takes to write the old segment (a second for a 1 GiB segment).
+ * After plog_defer_roll_flush(log) a roll only records what is to be
+ * synced; the owner hands it to another thread:
+ *
+ *   plog_flush_take(log, &job)     on the log's thread, after an append,
+ *                                  roll or retention: 1 when a job is due
+ *   plog_flush_job_run(job)        on any thread: fdatasync/fsync the
+ *                                  job's own descriptors, nothing else
+ *   plog_flush_job_finish(log,job) on the log's thread: the recovery
+ *                                  point moves to the job's end
+ *   plog_flush_job_free(job)
+ *
+ * Until a job finishes the recovery point stays where it was, so a crash
+ * in between only makes the next start validate more. A job that finds
+ * the log cut under it (truncation, a reset, a swap: another generation)
+ * changes nothing; the next job starts again from the recovery point.
+ * plog_flush() syncs whatever jobs have not.
+ */
+struct plog_flush_job;
+
+void plog_defer_roll_flush(struct plog *log);
+
+/* Whether a roll left something for plog_flush_take (cheap). */
+bool plog_flush_due(const struct plog *log);
+
+/*
+ * The descriptors (dup'd, or opened by name for rolled indexes) of what
+ * the rolls since the last job left unsynced. 1 with *out the caller's,
+ * 0 when nothing is due, -1 with EXIT_IOERR (a file could not be opened)
+ * or EXIT_OSERR.
+ */
+int plog_flush_take(struct plog *log, struct plog_flush_job **out,
+    struct err *e);
+
+/* Thread-safe: touches the job alone. 0, or -1 naming the file. */
+int plog_flush_job_run(struct plog_flush_job *job, struct err *e);
+
+/*
+ * After run: `ok` false marks the log failed (data the disk refused may
+ * be gone, so nothing more is appended); true moves the recovery point.
+ */
+void plog_flush_job_finish(struct plog *log,
+    const struct plog_flush_job *job, bool ok);
+
+/* The offset below which the job makes the log durable. */
+int64_t plog_flush_job_end(const struct plog_flush_job *job);
+
+void plog_flush_job_free(struct plog_flush_job *job);
+
 int64_t plog_start_offset(const struct plog *log);
 int64_t plog_end_offset(const struct plog *log);
 int64_t plog_recovery_point(const struct plog *log);

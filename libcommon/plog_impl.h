@@ -27,8 +27,14 @@ struct plog {
 	int64_t cleaner_checkpoint;	/* -1 until set; see plog_compact */
 	uint64_t gen;		/* bumped when a segment is removed, cut or
 				 * replaced: compaction jobs check it */
+	/* Rolls whose sync is left to flush jobs (plog_flush.c). */
+	bool defer_roll_flush;
+	int64_t flush_wanted;	/* rolls left everything below this unsynced */
+	int64_t flush_taken;	/* jobs taken so far cover up to here */
+	uint64_t flush_taken_gen;	/* ... in this generation */
 	bool readonly;
-	bool failed;		/* a segment holds bytes past its valid end */
+	bool failed;		/* a segment holds bytes past its valid end,
+				 * or the disk refused a sync */
 };
 
 static inline struct seg *

@@ -25,7 +25,7 @@ plog_check_writable(const struct plog *log, struct err *e)
 		    log->dir);
 	if (log->failed)
 		return err_set(e, EXIT_IOERR, "log '%s' failed after a partial "
-		    "write; reopen it to recover", log->dir);
+		    "write or a failed sync; reopen it to recover", log->dir);
 	return 0;
 }
 
@@ -41,13 +41,18 @@ roll_to(struct plog *log, int64_t base, int64_t now_ms, struct err *e)
 
 	if (old->size == 0 && old->base_offset == base)
 		return 0;
-	if (seg_make_inactive(old, e) < 0)
+	if (log->defer_roll_flush ? seg_make_inactive_unsynced(old, e) < 0 :
+	    seg_make_inactive(old, e) < 0)
 		return -1;
 	if (seg_create(log->dir, base, &params, now_ms, &s, e) < 0 ||
 	    plog_push_seg(log, s, e) < 0)
 		return -1;
 	/* As Kafka: rolling makes everything before the new segment durable. */
-	return plog_flush_upto(log, base, e);
+	if (!log->defer_roll_flush)
+		return plog_flush_upto(log, base, e);
+	if (base > log->flush_wanted)
+		log->flush_wanted = base;
+	return 0;
 }
 
 int

@@ -829,20 +829,43 @@ seg_make_active(struct seg *s, struct err *e)
 }
 
 int
-seg_make_inactive(struct seg *s, struct err *e)
+seg_make_inactive_unsynced(struct seg *s, struct err *e)
 {
 	if (!s->active)
 		return 0;
 	if (s->max_timestamp >= 0 && idx_append_time(&s->tidx,
 	    s->max_timestamp, s->offset_of_max_timestamp, true, e) < 0)
 		return -1;
-	if (s->dirty && s->fd >= 0 && fdatasync(s->fd) < 0)
-		return err_sys(e, EXIT_IOERR, "unable to fsync segment '%s'",
-		    s->log_path);
-	if (idx_trim(&s->oidx, true, e) < 0 || idx_trim(&s->tidx, true, e) < 0)
+	if (idx_trim(&s->oidx, false, e) < 0 || idx_trim(&s->tidx, false, e) < 0)
 		return -1;
-	s->dirty = false;
+	s->indexes_unsynced = true;
 	s->active = false;
+	return 0;
+}
+
+int
+seg_make_inactive(struct seg *s, struct err *e)
+{
+	if (seg_make_inactive_unsynced(s, e) < 0)
+		return -1;
+	return seg_flush(s, e);
+}
+
+/* fsync a closed index by name (a rolled segment no longer holds it). */
+static int
+fsync_index_file(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, EXIT_IOERR, "unable to open index '%s'",
+		    path);
+	if (fsync(fd) < 0) {
+		err_sys(e, EXIT_IOERR, "unable to fsync index '%s'", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -851,17 +874,21 @@ seg_make_inactive(struct seg *s, struct err *e)
  * start without the clean-shutdown marker rebuilds them from the segment
  * holding the recovery point on, which is at or below the active segment
  * (plog.c, load_segments), so a stale or torn active index never
- * survives a crash; rolled segments had theirs synced by
- * seg_make_inactive(), and a clean close syncs them in seg_close().
+ * survives a crash. A rolled segment's indexes are final and trusted
+ * once the recovery point passes it, so they are synced with its .log
+ * (indexes_unsynced); a clean close syncs the active ones in seg_close().
  */
 int
 seg_flush(struct seg *s, struct err *e)
 {
-	if (!s->dirty)
-		return 0;
-	if (s->fd >= 0 && fdatasync(s->fd) < 0)
+	if (s->dirty && s->fd >= 0 && fdatasync(s->fd) < 0)
 		return err_sys(e, EXIT_IOERR, "unable to fsync segment '%s'",
 		    s->log_path);
 	s->dirty = false;
+	if (s->indexes_unsynced && !s->active &&
+	    (fsync_index_file(s->oidx.path, e) < 0 ||
+	    fsync_index_file(s->tidx.path, e) < 0))
+		return -1;
+	s->indexes_unsynced = false;
 	return 0;
 }

@@ -54,6 +54,7 @@ struct seg {
 	bool active;		/* writable indexes, takes appends */
 	bool readonly;		/* opened for inspection only */
 	bool dirty;		/* appended or truncated since the last fsync */
+	bool indexes_unsynced;	/* rolled without syncing its indexes */
 	bool failed;		/* a partial write could not be cut back */
 	bool tail_known;	/* the fields below are valid */
 	int64_t next_offset;	/* after the last batch; base when empty */
@@ -284,9 +285,16 @@ int seg_make_active(struct seg *s, struct err *e);
 int seg_make_inactive(struct seg *s, struct err *e);
 
 /*
- * fdatasync the .log if dirty; the active indexes are left to the page
- * cache (crash recovery rebuilds them from the .log). 0 or -1
- * (EXIT_IOERR).
+ * Roll without waiting for the disk: as seg_make_inactive, but the .log
+ * stays dirty and the trimmed indexes are marked unsynced, for a later
+ * seg_flush() (or a flush job, plog_flush_take) to make durable.
+ */
+int seg_make_inactive_unsynced(struct seg *s, struct err *e);
+
+/*
+ * fdatasync the .log if dirty, and fsync the indexes of a segment rolled
+ * unsynced; an active segment's indexes are left to the page cache (crash
+ * recovery rebuilds them from the .log). 0 or -1 (EXIT_IOERR).
  */
 int seg_flush(struct seg *s, struct err *e);
 

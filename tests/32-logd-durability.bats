@@ -4,7 +4,9 @@
 # leader-epoch checkpoints of empty partitions alone, the open file limit
 # is raised to the hard limit (or a low one is warned about), and a flush
 # syncs the .log only: after kill -9 with flush.messages=1 nothing
-# acknowledged is lost and a stale active index is rebuilt from the log.
+# acknowledged is lost and a stale active index is rebuilt from the log;
+# a roll leaves the sync of the old segment to the flusher thread and the
+# recovery point follows it.
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -151,4 +153,79 @@ soft_hard() {
 	run -0 cmp -n 1592 "$LOGD_DIR/d-0/$idx" good.index
 	run -0 --separate-stderr "$KD" -C "$LOGD_DIR/d-0"
 	[[ $output == *" problems=0" ]]
+}
+
+@test "rolls sync on the flusher thread: the recovery point follows, kill -9 loses nothing" {
+	local last rp
+	start_logd d -o log.segment.bytes=65536
+	run -0 kclient create "$LOGD_ADDR" d 1
+	# 200 batches of one 5,000-byte record: a roll every 13 batches.
+	run -0 kclient produce "$LOGD_ADDR" d hist --count 200 --sync --size 5000
+	[ "$output" = "acked 200 failed 0 sent 200 first_error none" ]
+	last=$(cd "$LOGD_DIR/d-0" && ls *.log | tail -1)
+	last=$((10#${last%.log}))
+	[ "$last" -gt 150 ]
+	# The last roll's sync finishes on its own: the recovery point
+	# reaches the active segment's base (nothing asked for a flush).
+	recovery_point() {
+		timeout 30 "$BIN_DIR/logd" ctl -j -d "$LOGD_DIR" topics |
+		    jq -r 'select(.topic == "d") | .recovery_point'
+	}
+	recovery_point_is() { [ "$(recovery_point)" = "$1" ]; }
+	wait_for 10000 recovery_point_is "$last" || {
+		echo "recovery point $(recovery_point), active segment at $last" >&2
+		return 1
+	}
+	kill -KILL "$LOGD_PID"
+	wait_logd_exit
+	[ "$LOGD_RC" -eq 137 ]
+	start_logd d
+	run -0 grep -F "recovered topic=d partition=0:" d.log
+	kcat -b "$LOGD_ADDR" -C -t d -o beginning -e -q -m 10 -f '%p %o %s\n' >readback
+	run -0 --separate-stderr kclient check readback hist
+	[[ $output == "acked 200 read 200 "* ]]
+	run -0 --separate-stderr "$KD" -C "$LOGD_DIR/d-0"
+	[[ $output == *" problems=0" ]]
+}
+
+@test "a roll never waits for the disk on the event loop: each rolled segment is synced once, by the flusher thread" {
+	local wrap=$BATS_TEST_TMPDIR/strace-bin main base f n_main n_other
+	mkdir -p "$wrap"
+	printf '#!/bin/bash\nexec strace -f -qq -y -e trace=fdatasync -o %q %q "$@"\n' \
+	    "$BATS_TEST_TMPDIR/syncs" "$BIN_DIR/logd" >"$wrap/logd"
+	chmod +x "$wrap/logd"
+	BIN_DIR=$wrap start_logd d -o log.segment.bytes=65536
+	main=$(pgrep -P "$LOGD_PID" -x logd)
+	[ -n "$main" ]
+	# A killed strace leaves logd running: teardown kills it too.
+	echo "$main" >>"$BATS_TEST_TMPDIR/.pids"
+	run -0 kclient create "$LOGD_ADDR" d 1
+	run -0 kclient produce "$LOGD_ADDR" d hist --count 200 --sync --size 5000
+	[ "$output" = "acked 200 failed 0 sent 200 first_error none" ]
+	rolled() { ls "$LOGD_DIR/d-0" | grep '\.log$' | sed '$d'; }
+	[ "$(rolled | wc -l)" -gt 10 ]
+	synced_by_flusher() {
+		local f
+		for f in $(rolled); do
+			grep -Eq "^[0-9]+ +fdatasync\([0-9]+<.*/d-0/$f>\) = 0" \
+			    "$BATS_TEST_TMPDIR/syncs" || return 1
+		done
+	}
+	wait_for 10000 synced_by_flusher
+	# strace blocks SIGTERM: stop logd itself; strace ends with it.
+	kill -TERM "$main"
+	wait "$LOGD_PID"
+	# The loop (thread id = process id) synced no rolled segment; the
+	# flusher synced each exactly once.
+	for f in $(rolled); do
+		n_main=$(grep -Ec "^$main +fdatasync\([0-9]+<.*/d-0/$f>\)" \
+		    "$BATS_TEST_TMPDIR/syncs" || true)
+		n_other=$(grep -E "fdatasync\([0-9]+<.*/d-0/$f>\)" \
+		    "$BATS_TEST_TMPDIR/syncs" | grep -Evc "^$main +" || true)
+		[ "$n_main" -eq 0 ] && [ "$n_other" -eq 1 ] || {
+			echo "$f: $n_main syncs on the loop, $n_other on other threads" >&2
+			grep -F "$f" "$BATS_TEST_TMPDIR/syncs" >&2
+			return 1
+		}
+	done
 }

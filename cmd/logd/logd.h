@@ -268,6 +268,7 @@ struct logd {
 	int64_t next_group_tick_ms;
 	int64_t next_offset_expiry_ms;
 	struct cleaner *cleaner;	/* the log cleaner thread; NULL: none */
+	struct flusher *flusher;	/* syncs rolled segments; NULL: none */
 	struct cluster *cluster;	/* NULL: single-broker mode */
 	struct ckpt *hw_checkpoint;	/* replication-offset-checkpoint at start */
 	int64_t next_replica_tick_ms;
@@ -508,6 +509,19 @@ enum handle_result handle_replica_truncate(struct req *q);
 /* ReplicaState's version: changes whenever a followed partition's
  * leader or epoch does (or the followed set changes). */
 int64_t cluster_replica_version(const struct logd *ld);
+
+/*
+ * logd_flusher.c: the thread that syncs segments a roll left unsynced
+ * (epoll tag &ld->flusher). flusher_submit after anything that may roll
+ * (append, retention); without the thread it syncs right away.
+ */
+struct flusher;
+int flusher_start(struct logd *ld, struct err *e);
+void flusher_stop(struct logd *ld);
+void flusher_on_wakeup(struct logd *ld);
+void flusher_submit(struct logd *ld, struct partition *p);
+/* Before p is freed: its queued jobs finish nothing. */
+void flusher_forget(struct logd *ld, struct partition *p);
 
 /*
  * logd_cleaner.c: the log cleaner thread. It only writes cleaned

@@ -120,6 +120,8 @@ cmd_topics(struct logd *ld, struct buf *out, bool json)
 			    plog_start_offset(p->log));
 			json_obj_i64(&o, "log_end_offset", plog_end_offset(p->log));
 			json_obj_i64(&o, "high_watermark", p->high_watermark);
+			json_obj_i64(&o, "recovery_point",
+			    plog_recovery_point(p->log));
 			json_obj_u64(&o, "segments", plog_segment_count(p->log));
 			json_obj_u64(&o, "size", plog_size(p->log));
 			json_obj_end(&o);

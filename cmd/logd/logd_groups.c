@@ -858,6 +858,7 @@ writer_commit(struct logd *ld, struct writer *w, const char *group,
 	struct buf batch = BUF_INIT;
 	struct plog_append_info info;
 	struct partition *p;
+	bool appended;
 	int rc = -1;
 
 	if (out != NULL)
@@ -870,8 +871,10 @@ writer_commit(struct logd *ld, struct writer *w, const char *group,
 	w->rb.leader_epoch = p->leader_epoch;
 	if (rec_builder_finish(&w->rb, &batch, e) < 0)
 		goto out;
-	if (plog_append(p->log, batch.data, batch.len,
-	    PLOG_APPEND_ASSIGN_OFFSETS, w->now, &info, e) < 0)
+	appended = plog_append(p->log, batch.data, batch.len,
+	    PLOG_APPEND_ASSIGN_OFFSETS, w->now, &info, e) == 0;
+	flusher_submit(ld, p);
+	if (!appended)
 		goto out;
 	/* Alone this commits it; with followers, their fetches will. */
 	replica_update_hw(ld, p);

@@ -1054,6 +1054,11 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 	/* Compaction reads and writes on its own thread (logd_cleaner.c). */
 	if (cleaner_start(ld, e) < 0)
 		return -1;
+	/* Rolled segments are synced on their own thread too. */
+	if (flusher_start(ld, e) < 0) {
+		cleaner_stop(ld);
+		return -1;
+	}
 	now = clock_mono_ms();
 	ld->next_idle_check_ms = now + IDLE_CHECK_MS;
 	ld->next_retention_ms = now + ld->cfg.retention_check_interval_ms;
@@ -1073,6 +1078,7 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 		if (n < 0 && errno != EINTR) {
 			err_sys(e, EXIT_OSERR, "epoll_wait");
 			cleaner_stop(ld);
+			flusher_stop(ld);
 			return -1;
 		}
 		now = clock_mono_ms();
@@ -1098,6 +1104,10 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 			}
 			if (tag == &ld->cleaner) {
 				cleaner_on_wakeup(ld);
+				continue;
+			}
+			if (tag == &ld->flusher) {
+				flusher_on_wakeup(ld);
 				continue;
 			}
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
@@ -1134,6 +1144,8 @@ logd_serve(struct logd *ld, const struct logd_opts *o,
 	/* Promptly: the thread looks at its stop flag between reads. */
 	cleaner_stop(ld);
 	drain(ld, &orig);
+	/* After the drain: what it appended is synced by the clean close. */
+	flusher_stop(ld);
 	close(ld->ctl_fd);
 	ld->ctl_fd = -1;
 	ctl_unlink(ld);

@@ -153,7 +153,7 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 	struct producer_verdict pv;
 	struct err e = { 0 };
 	int64_t append_time = -1, end = plog_end_offset(p->log);
-	bool log_append_time;
+	bool log_append_time, appended;
 
 	res->log_start_offset = plog_start_offset(p->log);
 	res->error = replica_check_leader(p, -1);
@@ -197,8 +197,11 @@ produce_partition(struct req *q, struct partition *p, struct proto_str recs,
 	if (log_append_time)
 		append_time = clock_wall_ms();
 	stamp_batches(p, data, len, append_time);
-	if (plog_append(p->log, data, len, PLOG_APPEND_ASSIGN_OFFSETS,
-	    clock_wall_ms(), &info, &e) < 0) {
+	appended = plog_append(p->log, data, len, PLOG_APPEND_ASSIGN_OFFSETS,
+	    clock_wall_ms(), &info, &e) == 0;
+	/* Also after a failure: batches before it may have rolled. */
+	flusher_submit(q->ld, p);
+	if (!appended) {
 		log_warnx("append failed: topic=%s partition=%" PRId32 ": %s",
 		    p->topic->name, p->id, e.msg);
 		res->error = KERR_KAFKA_STORAGE_ERROR;

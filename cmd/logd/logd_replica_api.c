@@ -289,6 +289,7 @@ replica_append(struct req *q, struct partition *p,
 	int64_t leo = plog_end_offset(p->log), first;
 	struct plog_append_info info;
 	struct err e = { 0 };
+	bool appended;
 	int16_t code;
 
 	if (len == 0)
@@ -303,7 +304,10 @@ replica_append(struct req *q, struct partition *p,
 		    " is below the log end offset %" PRId64, first, leo);
 		return KERR_OFFSET_OUT_OF_RANGE;
 	}
-	if (plog_append(p->log, data, len, 0, clock_wall_ms(), &info, &e) < 0) {
+	appended = plog_append(p->log, data, len, 0, clock_wall_ms(), &info,
+	    &e) == 0;
+	flusher_submit(q->ld, p);
+	if (!appended) {
 		log_warnx("replica append: topic=%s partition=%" PRId32 ": %s",
 		    p->topic->name, p->id, e.msg);
 		msgf(msg, "%s", e.msg);

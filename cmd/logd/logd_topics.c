@@ -180,6 +180,8 @@ partition_open(struct logd *ld, struct topic *t, int32_t id, struct err *e)
 		free(p);
 		return -1;
 	}
+	/* A roll must not stall the loop on the disk (logd_flusher.c). */
+	plog_defer_roll_flush(p->log);
 	p->leader_epoch = 0;
 	/* Role, high watermark and leader-epoch cache: logd_replica.c. */
 	if (replica_open(ld, p, e) < 0) {
@@ -199,6 +201,7 @@ partition_free(struct logd *ld, struct partition *p)
 		return;
 	/* Fetches parked on p re-run (and find it gone). */
 	park_partition_gone(ld, p);
+	flusher_forget(ld, p);
 	ld->flush_parts_stale = true;
 	producers_release(&p->producers);
 	replica_release(p);
@@ -669,10 +672,14 @@ topics_run_retention(struct logd *ld, int64_t now_ms)
 			struct partition *p = t->parts[j];
 			struct plog_retention_result res;
 			struct err e = { 0 };
+			int r;
 
 			memset(&res, 0, sizeof(res));
-			if (plog_retention(p->log, now_ms, p->high_watermark,
-			    &res, &e) < 0) {
+			r = plog_retention(p->log, now_ms, p->high_watermark,
+			    &res, &e);
+			/* Time retention may roll the active segment. */
+			flusher_submit(ld, p);
+			if (r < 0) {
 				log_warnx("retention: topic=%s partition=%" PRId32
 				    ": %s", t->name, p->id, e.msg);
 				continue;
