@@ -57,7 +57,9 @@ UNIT_BINS := $(UNIT_SRC:%.c=$(O)/%)
 # Helpers for tests and benchmarks: built, never installed.
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
-BENCH_SRC := $(sort $(wildcard bench/*.c))
+# bench/bench_util.c is no helper: its object is linked into each of them.
+BENCH_UTIL_OBJ := $(O)/bench/bench_util.o
+BENCH_SRC := $(filter-out bench/bench_util.c,$(sort $(wildcard bench/*.c)))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 
 all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
@@ -105,9 +107,10 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 $(O)/tools/%: $(O)/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
-$(O)/bench/%: $(O)/bench/%.o $(LIB)
+$(O)/bench/%: $(O)/bench/%.o $(BENCH_UTIL_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(call msg,LD,$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(call msg,LD,$@)$(CC) $(OPT) $(SAN) $(LDFLAGS) -o $@ $< \
+	    $(BENCH_UTIL_OBJ) $(LIB) $(LIBS)
 
 # Test and tool objects only get the unit-test header directory on top.
 $(O)/tests/%.o: ALL_CPPFLAGS += -Itests/unit
@@ -142,17 +145,18 @@ test-asan check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
 	    tests/run.sh --bin build-asan/bin --obj build-asan
 
-# The peers' clients of bench/peers.sh link hiredis and libnats: built for
-# the benchmarks only, so that `make` and `make test` never need them.
+# The peers' clients of bench/peers.sh link hiredis and libnats (and, as
+# every bench helper, bench_util.o and libcommon): built for the
+# benchmarks only, so that `make` and `make test` never need them.
 PEER_SRC := $(sort $(wildcard bench/peers/*.c))
 PEER_BINS := $(PEER_SRC:bench/peers/%.c=$(O)/bench/%)
 $(O)/bench/redis_stream: PEER_PKG := hiredis
 $(O)/bench/nats_js: PEER_PKG := libnats
-$(PEER_BINS): $(O)/bench/%: bench/peers/%.c
+$(PEER_BINS): $(O)/bench/%: bench/peers/%.c $(BENCH_UTIL_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	$(call msg,CC,$@)$(CC) $(ALL_CPPFLAGS) -Ibench $(ALL_CFLAGS) \
 	    $$(pkg-config --cflags $(PEER_PKG)) $(LDFLAGS) -o $@ $< \
-	    $$(pkg-config --libs $(PEER_PKG))
+	    $(BENCH_UTIL_OBJ) $(LIB) $(LIBS) $$(pkg-config --libs $(PEER_PKG))
 
 bench-deps:
 	$(Q)./install.sh --bench-deps --if-missing

@@ -23,14 +23,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "bytes.h"
 #include "err.h"
@@ -63,50 +62,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static void die(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-static void usage_error(const char *msg) __attribute__((noreturn));
-
-static void
-usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n%s", prog_name(), msg, usage_text);
-	exit(EXIT_USAGE);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 /*
  * The socket's byte stream through one buffer: [r, w) is read and not yet
  * consumed; `consumed` counts every byte consumed, `got` every byte read.
@@ -130,8 +85,9 @@ read_some(struct stream *s, uint8_t *at, size_t room)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0)
-			die(EXIT_UNAVAILABLE, "logd closed the connection");
-		die(EXIT_OSERR, "read: %s", strerror(errno));
+			bench_die(EXIT_UNAVAILABLE,
+			    "logd closed the connection");
+		bench_die_errno(EXIT_OSERR, "read");
 	}
 	s->got += (uint64_t)n;
 	return (size_t)n;
@@ -222,8 +178,7 @@ static void
 send_fetch(int fd, const struct conf *c, int32_t corr, int64_t offset)
 {
 	struct buf b = BUF_INIT;
-	size_t start, off = 0;
-	ssize_t n;
+	size_t start;
 	int16_t v = c->version;
 
 	start = proto_frame_begin_request(&b, API_FETCH, v, corr, CLIENT_ID);
@@ -252,15 +207,9 @@ send_fetch(int fd, const struct conf *c, int32_t corr, int64_t offset)
 		proto_put_cstr(&b, "");		/* rack_id */
 	proto_frame_end(&b, start);
 	if (b.failed)
-		die(EXIT_OSERR, "out of memory");
-	while (off < b.len) {
-		n = write(fd, b.data + off, b.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(EXIT_OSERR, "write: %s", strerror(errno));
-		off += (size_t)n;
-	}
+		bench_die(EXIT_OSERR, "out of memory");
+	if (bench_write_all(fd, b.data, b.len) < 0)
+		bench_die_errno(EXIT_OSERR, "write");
 	buf_release(&b);
 }
 
@@ -284,34 +233,35 @@ read_answer(struct stream *s, const struct conf *c, int32_t corr,
 
 	size = take_i32(s);
 	if (size < 4)
-		die(EXIT_PROTOCOL, "bad frame size %" PRId32, size);
+		bench_die(EXIT_PROTOCOL, "bad frame size %" PRId32, size);
 	end = s->consumed + (uint64_t)size;
 	if (take_i32(s) != corr)
-		die(EXIT_PROTOCOL, "answer out of order");
+		bench_die(EXIT_PROTOCOL, "answer out of order");
 	(void)take_i32(s);			/* throttle_time_ms */
 	if (v >= 7) {
 		if ((error = take_i16(s)) != 0)
-			die(EXIT_PROTOCOL, "Fetch failed: error %d (%s)",
+			bench_die(EXIT_PROTOCOL, "Fetch failed: error %d (%s)",
 			    error, proto_error_name(error) ?
 			    proto_error_name(error) : "?");
 		(void)take_i32(s);		/* session_id */
 	}
 	ntopics = take_i32(s);
 	if (ntopics != 1)
-		die(EXIT_PROTOCOL, "%" PRId32 " topics in the answer", ntopics);
+		bench_die(EXIT_PROTOCOL, "%" PRId32 " topics in the answer",
+		    ntopics);
 	len = take_i16(s);
 	if (len > 0)
 		skip(s, (uint64_t)len);
 	nparts = take_i32(s);
 	if (nparts != 1)
-		die(EXIT_PROTOCOL, "%" PRId32 " partitions in the answer",
-		    nparts);
+		bench_die(EXIT_PROTOCOL, "%" PRId32
+		    " partitions in the answer", nparts);
 	(void)take_i32(s);			/* partition_index */
 	error = take_i16(s);
 	if (error != 0)
-		die(EXIT_PROTOCOL, "topic '%s' partition %" PRId32 " offset %"
-		    PRId64 ": error %d (%s)", c->topic, c->partition, offset,
-		    error, proto_error_name(error) ?
+		bench_die(EXIT_PROTOCOL, "topic '%s' partition %" PRId32
+		    " offset %" PRId64 ": error %d (%s)", c->topic,
+		    c->partition, offset, error, proto_error_name(error) ?
 		    proto_error_name(error) : "?");
 	a->high_watermark = take_i64(s);
 	(void)take_i64(s);			/* last_stable_offset */
@@ -325,8 +275,8 @@ read_answer(struct stream *s, const struct conf *c, int32_t corr,
 	len = take_i32(s);
 	left = len > 0 ? (uint64_t)len : 0;
 	if (s->consumed + left != end)
-		die(EXIT_PROTOCOL, "record set of %" PRId32 " bytes does not "
-		    "end the frame", len);
+		bench_die(EXIT_PROTOCOL, "record set of %" PRId32
+		    " bytes does not end the frame", len);
 	a->first = -1;
 	a->next = offset;
 	a->records = 0;
@@ -362,12 +312,11 @@ main(int argc, char **argv)
 {
 	struct err e = { 0, "" };
 	struct conf c = { NULL, 0, 16 << 20, 11 };
-	struct net_addr addr;
 	struct stream s;
 	struct plan pl = { NULL, NULL, 0, 0 };
 	struct answer a;
 	const char *broker = NULL;
-	uint64_t u, depth = 2, secs = 2, pass_records = 0, records = 0;
+	uint64_t depth = 2, secs = 2, pass_records = 0, records = 0;
 	uint64_t record_bytes = 0, fetches = 0, passes = 0, got0;
 	int64_t offset = 0, start_offset = 0;
 	size_t sent, done;
@@ -382,43 +331,35 @@ main(int argc, char **argv)
 			broker = optarg;
 			break;
 		case 'D':
-			if (opt_parse_u64("--depth", optarg, 1, 64, &depth,
-			    &e) < 0)
-				usage_error(e.msg);
+			depth = bench_opt_u64(usage_text, "--depth", optarg, 1,
+			    64);
 			break;
 		case 'h':
 			printf("%s", usage_text);
 			return EXIT_OK;
 		case 'm':
-			if (opt_parse_size("--max-bytes", optarg, 1024,
-			    1ULL << 30, &u, &e) < 0)
-				usage_error(e.msg);
-			c.max_bytes = (int32_t)u;
+			c.max_bytes = (int32_t)bench_opt_size(usage_text,
+			    "--max-bytes", optarg, 1024, 1ULL << 30);
 			break;
 		case 'o':
 			if (opt_parse_i64("--offset", optarg, 0, INT64_MAX,
 			    &start_offset, &e) < 0)
-				usage_error(e.msg);
+				log_usage(usage_text, "%s", e.msg);
 			break;
 		case 'p':
-			if (opt_parse_u64("--partition", optarg, 0, INT32_MAX,
-			    &u, &e) < 0)
-				usage_error(e.msg);
-			c.partition = (int32_t)u;
+			c.partition = (int32_t)bench_opt_u64(usage_text,
+			    "--partition", optarg, 0, INT32_MAX);
 			break;
 		case 's':
-			if (opt_parse_u64("--seconds", optarg, 0, 3600, &secs,
-			    &e) < 0)
-				usage_error(e.msg);
+			secs = bench_opt_u64(usage_text, "--seconds", optarg, 0,
+			    3600);
 			break;
 		case 't':
 			c.topic = optarg;
 			break;
 		case 'V':
-			if (opt_parse_u64("--version", optarg, 4, 11, &u,
-			    &e) < 0)
-				usage_error(e.msg);
-			c.version = (int16_t)u;
+			c.version = (int16_t)bench_opt_u64(usage_text,
+			    "--version", optarg, 4, 11);
 			break;
 		default:
 			fprintf(stderr, "%s", usage_text);
@@ -426,17 +367,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (broker == NULL || c.topic == NULL || optind != argc)
-		usage_error(optind != argc ? "too many arguments" :
-		    "-b and -t are required");
-	if (net_addr_parse(broker, 0, &addr, &e) < 0)
-		usage_error(e.msg);
+		log_usage(usage_text, "%s", optind != argc ?
+		    "too many arguments" : "-b and -t are required");
 	memset(&s, 0, sizeof(s));
-	if ((s.fd = net_connect_tcp(&addr, 5000, 0, &e)) < 0)
-		die(e.code, "%s", e.msg);
+	s.fd = bench_connect(broker, usage_text);
 	net_set_nodelay(s.fd);
 	s.cap = READ_BUF;
 	if ((s.buf = malloc(s.cap)) == NULL)
-		die(EXIT_OSERR, "out of memory");
+		bench_die(EXIT_OSERR, "out of memory");
 
 	/* The plan: one Fetch at a time up to the high watermark. */
 	offset = start_offset;
@@ -452,7 +390,7 @@ main(int argc, char **argv)
 			pl.records = realloc(pl.records, pl.cap *
 			    sizeof(*pl.records));
 			if (pl.offset == NULL || pl.records == NULL)
-				die(EXIT_OSERR, "out of memory");
+				bench_die(EXIT_OSERR, "out of memory");
 		}
 		pl.offset[pl.n] = offset;
 		pl.records[pl.n++] = a.records;
@@ -462,9 +400,9 @@ main(int argc, char **argv)
 			break;
 	}
 	if (pl.n == 0)
-		die(EXIT_NOINPUT, "topic '%s' partition %" PRId32 " has no "
-		    "records from offset %" PRId64, c.topic, c.partition,
-		    start_offset);
+		bench_die(EXIT_NOINPUT, "topic '%s' partition %" PRId32
+		    " has no records from offset %" PRId64, c.topic,
+		    c.partition, start_offset);
 
 	/*
 	 * Timed: fetch i of the stream is plan entry i % n; keep `depth` in
@@ -472,13 +410,13 @@ main(int argc, char **argv)
 	 */
 	sent = done = 0;
 	got0 = s.got;
-	c0 = cpu_s();
-	t0 = now_s();
+	c0 = bench_cpu_s(RUSAGE_SELF);
+	t0 = bench_now_s();
 	bool stop = false;
 	while (!stop || done < sent) {
 		while (!stop && sent - done < depth) {
 			if (sent % pl.n == 0 && sent > 0 &&
-			    now_s() - t0 >= (double)secs) {
+			    bench_now_s() - t0 >= (double)secs) {
 				stop = true;
 				break;
 			}
@@ -493,22 +431,22 @@ main(int argc, char **argv)
 		read_answer(&s, &c, (int32_t)(done & 0x7fffffff),
 		    pl.offset[i], &a);
 		if (a.first != pl.offset[i] || a.records != pl.records[i])
-			die(EXIT_PROTOCOL, "Fetch at offset %" PRId64 " brought "
-			    "%" PRIu64 " records from offset %" PRId64 ", the "
-			    "plan says %" PRIu64, pl.offset[i], a.records,
-			    a.first, pl.records[i]);
+			bench_die(EXIT_PROTOCOL, "Fetch at offset %" PRId64
+			    " brought %" PRIu64 " records from offset %"
+			    PRId64 ", the plan says %" PRIu64, pl.offset[i],
+			    a.records, a.first, pl.records[i]);
 		records += a.records;
 		record_bytes += a.record_bytes;
 		done++;
 		if (done % pl.n == 0)
 			passes++;
 	}
-	t1 = now_s();
-	c1 = cpu_s();
+	t1 = bench_now_s();
+	c1 = bench_cpu_s(RUSAGE_SELF);
 	fetches = done;
 	if (records != passes * pass_records)
-		die(EXIT_SOFTWARE, "%" PRIu64 " records in %" PRIu64 " passes "
-		    "of %" PRIu64, records, passes, pass_records);
+		bench_die(EXIT_SOFTWARE, "%" PRIu64 " records in %" PRIu64
+		    " passes of %" PRIu64, records, passes, pass_records);
 	printf("records_per_pass=%" PRIu64 " fetches_per_pass=%zu passes=%"
 	    PRIu64 " fetches=%" PRIu64 " records=%" PRIu64 " bytes=%" PRIu64
 	    " record_bytes=%" PRIu64 " secs=%.3f mb_per_s=%.1f gb_per_s=%.2f"

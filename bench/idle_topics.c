@@ -20,18 +20,17 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "bytes.h"
 #include "client.h"
 #include "exitcode.h"
 #include "log.h"
-#include "opt.h"
 #include "proto.h"
 #include "util.h"
 #include "banned.h"
@@ -48,22 +47,6 @@ struct cfg_pair {
 	char *key;
 	const char *value;
 };
-
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	exit(EXIT_USAGE);
-}
 
 static const char *
 ename(int code)
@@ -180,10 +163,11 @@ main(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 
 			if (eq == NULL || eq == optarg)
-				usage_error("-c: expected key=value, got '%s'",
-				    optarg);
+				log_usage(usage_text, "-c: expected key=value, "
+				    "got '%s'", optarg);
 			if (ncfg == MAX_CONFIGS)
-				usage_error("-c: at most %d configs", MAX_CONFIGS);
+				log_usage(usage_text, "-c: at most %d configs",
+				    MAX_CONFIGS);
 			cfg[ncfg].key = xstrdup(optarg);
 			cfg[ncfg].key[eq - optarg] = '\0';
 			cfg[ncfg].value = eq + 1;
@@ -193,31 +177,25 @@ main(int argc, char **argv)
 		case 'D': delete = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'n':
-			if (opt_parse_u64("-n", optarg, 1, 1000000, &count, &e) < 0)
-				usage_error("%s", e.msg);
+			count = bench_opt_u64(usage_text, "-n", optarg, 1,
+			    1000000);
 			break;
 		case 'p':
-			if (opt_parse_u64("-p", optarg, 1, 1000000, &partitions,
-			    &e) < 0)
-				usage_error("%s", e.msg);
+			partitions = bench_opt_u64(usage_text, "-p", optarg, 1,
+			    1000000);
 			break;
-		default: {
-			char msg[160];
-
-			opt_error_text(long_opts, ch, argv[optind - 1], optopt,
-			    msg, sizeof(msg));
-			usage_error("%s", msg);
-		}
+		default:
+			bench_opt_error(usage_text, long_opts, ch, argv);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (brokers == NULL)
-		usage_error("no broker given (use -b host:port)");
+		log_usage(usage_text, "no broker given (use -b host:port)");
 	if (argc == 0)
-		usage_error("no topic given");
+		log_usage(usage_text, "no topic given");
 	if (count > 0 && argc != 1)
-		usage_error("-n takes one name prefix");
+		log_usage(usage_text, "-n takes one name prefix");
 	if (count > 0) {
 		nnames = (size_t)count;
 		names = xcalloc(nnames, sizeof(*names));

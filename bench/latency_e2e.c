@@ -62,10 +62,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "bench_util.h"
 #include "exitcode.h"
 #include "log.h"
-#include "opt.h"
 #include "banned.h"
 
 #define F_SEQ 2			/* offsets of the fields in a line */
@@ -113,24 +112,6 @@ now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void
-usage_fail(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n%s", prog_name(), msg, usage_text);
-	exit(EXIT_USAGE);
-}
-
-static uint64_t
-parse_u64(const char *name, const char *s, uint64_t min, uint64_t max)
-{
-	struct err e = { 0, "" };
-	uint64_t v;
-
-	if (opt_parse_u64(name, s, min, max, &v, &e) < 0)
-		usage_fail(e.msg);
-	return v;
 }
 
 /* The child: COMMAND with its fd `child_fd` (0 or 1) on our pipe. */
@@ -186,7 +167,6 @@ child_start(struct child *c, char **argv, int child_fd)
 static int
 child_finish(struct child *c, bool term, FILE *out, const char *prefix)
 {
-	struct rusage ru;
 	int status = 0, rc = 0;
 	pid_t w;
 
@@ -199,8 +179,6 @@ child_finish(struct child *c, bool term, FILE *out, const char *prefix)
 			(void)kill(c->pid, SIGTERM);
 	if (w < 0)
 		return -1;
-	if (getrusage(RUSAGE_CHILDREN, &ru) < 0)
-		memset(&ru, 0, sizeof(ru));
 	if (WIFEXITED(status)) {
 		fprintf(out, "%s_exit=%d\n", prefix, WEXITSTATUS(status));
 		rc = WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -208,22 +186,9 @@ child_finish(struct child *c, bool term, FILE *out, const char *prefix)
 		fprintf(out, "%s_exit=signal%d\n", prefix, WTERMSIG(status));
 		rc = term && WTERMSIG(status) == SIGTERM ? 0 : -1;
 	}
-	fprintf(out, "%s_cpu_s=%.3f\n", prefix,
-	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	fprintf(out, "%s_cpu_s=%.3f\n", prefix, bench_cpu_s(RUSAGE_CHILDREN));
 	c->pid = 0;
 	return rc;
-}
-
-static double
-self_cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* Fixed-width decimal, zero-padded (the value fits: checked by callers). */
@@ -267,6 +232,10 @@ static const struct option gen_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * Not bench_write_all(): a stop signal must end a write blocked on a full
+ * pipe (hence no SA_RESTART) instead of retrying it.
+ */
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -306,38 +275,43 @@ gen_main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			rate = parse_u64("--rate", optarg, 1, 100000000);
+			rate = bench_opt_u64(usage_text, "--rate", optarg, 1,
+			    100000000);
 			break;
 		case 'R':
 			report = optarg;
 			break;
 		case 's':
-			seconds = parse_u64("--seconds", optarg, 1, 86400);
+			seconds = bench_opt_u64(usage_text, "--seconds", optarg,
+			    1, 86400);
 			break;
 		case 'S':
-			size = parse_u64("--size", optarg, MIN_SIZE, 1 << 20);
+			size = bench_opt_u64(usage_text, "--size", optarg,
+			    MIN_SIZE, 1 << 20);
 			break;
 		case 'p':
-			spin_us = parse_u64("--spin-us", optarg, 0, 1000000);
+			spin_us = bench_opt_u64(usage_text, "--spin-us", optarg,
+			    0, 1000000);
 			break;
 		case 't':
-			tick_ns = (int64_t)parse_u64("--tick-us", optarg, 0,
-			    1000000) * 1000;
+			tick_ns = (int64_t)bench_opt_u64(usage_text,
+			    "--tick-us", optarg, 0, 1000000) * 1000;
 			break;
 		case 'w':
-			warmup = parse_u64("--warmup", optarg, 0, 3600);
+			warmup = bench_opt_u64(usage_text, "--warmup", optarg,
+			    0, 3600);
 			break;
 		case 'h':
 			printf("%s", usage_text);
 			return EXIT_OK;
 		default:
-			usage_fail("bad option");
+			log_usage(usage_text, "bad option");
 		}
 	}
 	total = rate * (seconds + warmup);
 	nwarm = rate * warmup;
 	if (total >= 1000000000000ULL)
-		usage_fail("more than 10^12 records");
+		log_usage(usage_text, "more than 10^12 records");
 	if (report != NULL && (out = fopen(report, "w")) == NULL)
 		log_fatal(EXIT_CANTCREAT, "%s", report);
 	catch_signals();
@@ -422,7 +396,7 @@ gen_main(int argc, char **argv)
 		fprintf(out, "gen_rate=%.0f\n", secs > 0 && next > 1 ?
 		    (double)(next - 1) / secs : 0.0);
 		fprintf(out, "gen_max_lag_us=%.0f\n", (double)max_lag / 1e3);
-		fprintf(out, "gen_cpu_s=%.3f\n", self_cpu_s());
+		fprintf(out, "gen_cpu_s=%.3f\n", bench_cpu_s(RUSAGE_SELF));
 	}
 	if (child_finish(&ch, stop_signal != 0, out, "producer") < 0 &&
 	    stop_signal == 0)
@@ -607,16 +581,16 @@ sink_main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			s->count = parse_u64("--count", optarg, 1,
-			    1000000000000ULL);
+			s->count = bench_opt_u64(usage_text, "--count", optarg,
+			    1, 1000000000000ULL);
 			count_set = true;
 			break;
 		case 'H':
 			hist_path = optarg;
 			break;
 		case 'i':
-			idle_ms = parse_u64("--idle-timeout", optarg, 1,
-			    86400000);
+			idle_ms = bench_opt_u64(usage_text, "--idle-timeout",
+			    optarg, 1, 86400000);
 			break;
 		case 'R':
 			ready = optarg;
@@ -629,11 +603,11 @@ sink_main(int argc, char **argv)
 			printf("%s", usage_text);
 			return EXIT_OK;
 		default:
-			usage_fail("bad option");
+			log_usage(usage_text, "bad option");
 		}
 	}
 	if (!count_set)
-		usage_fail("-n count is required");
+		log_usage(usage_text, "-n count is required");
 	s->seen = calloc((size_t)(s->count / 8 + 1), 1);
 	buf = malloc(cap);
 	if (s->seen == NULL || buf == NULL)
@@ -707,7 +681,7 @@ sink_main(int argc, char **argv)
 	hist_print(&s->lat, stdout, "");
 	hist_print(&s->lat_written, stdout, "written_");
 	hist_print(&s->lag, stdout, "lag_");
-	printf("sink_cpu_s=%.3f\n", self_cpu_s());
+	printf("sink_cpu_s=%.3f\n", bench_cpu_s(RUSAGE_SELF));
 	if (child_finish(&ch, true, stdout, "consumer") < 0)
 		rc = EXIT_FAIL;
 	if (hist_path != NULL) {

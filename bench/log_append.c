@@ -10,17 +10,15 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "exitcode.h"
 #include "log.h"
-#include "opt.h"
 #include "plog.h"
 #include "record.h"
 #include "util.h"
@@ -38,31 +36,6 @@ static const struct option long_opts[] = {
 	{ "total", required_argument, NULL, 't' },
 	{ NULL, 0, NULL, 0 }
 };
-
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	exit(EXIT_USAGE);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One batch of as many 100-byte records as fit in `batch_bytes`. */
 static int
@@ -112,7 +85,7 @@ run(const char *dir, const char *name, size_t batch_bytes, uint64_t total,
 	if (build_batch(batch_bytes, &batch, &per_batch, e) < 0 ||
 	    plog_open(path, &cfg, 0, 0, 0, NULL, &log, e) < 0)
 		goto out;
-	t0 = now_s();
+	t0 = bench_now_s();
 	while (written < total) {
 		if (plog_append(log, batch.data, batch.len,
 		    PLOG_APPEND_ASSIGN_OFFSETS, 0, NULL, e) < 0)
@@ -120,10 +93,10 @@ run(const char *dir, const char *name, size_t batch_bytes, uint64_t total,
 		written += batch.len;
 		appends++;
 	}
-	t1 = now_s();
+	t1 = bench_now_s();
 	if (plog_flush(log, e) < 0)
 		goto out;
-	t2 = now_s();
+	t2 = bench_now_s();
 	printf("config=%s batch_bytes=%zu records_per_batch=%" PRId32
 	    " value_bytes=%d appends=%" PRIu64 " records=%" PRIu64
 	    " bytes=%" PRIu64 " append_s=%.3f flush_s=%.3f"
@@ -184,9 +157,8 @@ main(int argc, char **argv)
 			total = 64ULL << 20;
 			break;
 		case 't':
-			if (opt_parse_size("--total", optarg, 1 << 20,
-			    1ULL << 40, &total, &e) < 0)
-				usage_error("%s", e.msg);
+			total = bench_opt_size(usage_text, "--total", optarg,
+			    1 << 20, 1ULL << 40);
 			break;
 		default:
 			fprintf(stderr, "%s", usage_text);
@@ -194,14 +166,13 @@ main(int argc, char **argv)
 		}
 	}
 	if (dir == NULL || optind != argc)
-		usage_error(dir == NULL ? "missing -d dir" :
+		log_usage(usage_text, "%s", dir == NULL ? "missing -d dir" :
 		    "too many arguments");
 	if (run(dir, "16k", 16384, total, &e) < 0 ||
 	    (cleanup(dir, "16k"), run(dir, "1m", 1 << 20, total, &e)) < 0) {
-		fprintf(stderr, "%s: %s\n", prog_name(), e.msg);
 		cleanup(dir, "16k");
 		cleanup(dir, "1m");
-		return EXIT_FAIL;
+		bench_die(EXIT_FAIL, "%s", e.msg);
 	}
 	cleanup(dir, "1m");
 	return EXIT_OK;

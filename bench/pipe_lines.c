@@ -17,13 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "bench_util.h"
 #include "exitcode.h"
 #include "log.h"
-#include "opt.h"
 #include "banned.h"
 
 static const char usage_text[] = "usage: pipe_lines [-h] [-b buffer] [file]\n";
@@ -34,20 +32,10 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int
 main(int argc, char **argv)
 {
 	uint64_t lines = 0, bytes = 0, longest = 0, cur = 0, size = 64 << 10;
-	struct err e = { 0, "" };
 	double t0 = 0, t1;
 	char *buf, *p, *end, *nl;
 	ssize_t n;
@@ -57,12 +45,8 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "b:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (opt_parse_size("--buffer", optarg, 1, 1ULL << 30,
-			    &size, &e) < 0) {
-				fprintf(stderr, "%s: %s\n%s", prog_name(), e.msg,
-				    usage_text);
-				return EXIT_USAGE;
-			}
+			size = bench_opt_size(usage_text, "--buffer", optarg, 1,
+			    1ULL << 30);
 			break;
 		case 'h':
 			printf("%s", usage_text);
@@ -77,28 +61,20 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (optind < argc && strcmp(argv[optind], "-") != 0 &&
-	    (fd = open(argv[optind], O_RDONLY)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog_name(), argv[optind],
-		    strerror(errno));
-		return EXIT_NOINPUT;
-	}
-	if ((buf = malloc(size)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog_name());
-		return EXIT_OSERR;
-	}
+	    (fd = open(argv[optind], O_RDONLY)) < 0)
+		bench_die_errno(EXIT_NOINPUT, "%s", argv[optind]);
+	if ((buf = malloc(size)) == NULL)
+		bench_die(EXIT_OSERR, "out of memory");
 	for (;;) {
 		n = read(fd, buf, size);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			fprintf(stderr, "%s: read: %s\n", prog_name(),
-			    strerror(errno));
-			return EXIT_IOERR;
-		}
+		if (n < 0)
+			bench_die_errno(EXIT_IOERR, "read");
 		if (n == 0)
 			break;
 		if (bytes == 0)
-			t0 = now_s();
+			t0 = bench_now_s();
 		bytes += (uint64_t)n;
 		/* One memchr per record, as a line-splitting reader does. */
 		for (p = buf, end = buf + n; p < end; p = nl + 1) {
@@ -114,7 +90,7 @@ main(int argc, char **argv)
 			lines++;
 		}
 	}
-	t1 = now_s();
+	t1 = bench_now_s();
 	if (bytes == 0)
 		t0 = t1;
 	printf("lines=%" PRIu64 " bytes=%" PRIu64 " longest=%" PRIu64

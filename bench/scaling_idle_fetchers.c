@@ -27,7 +27,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +34,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "bytes.h"
 #include "exitcode.h"
 #include "log.h"
 #include "net.h"
-#include "opt.h"
 #include "proto.h"
 #include "util.h"
 #include "banned.h"
@@ -90,22 +89,6 @@ on_report(int sig)
 {
 	(void)sig;
 	got_report = 1;
-}
-
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	exit(EXIT_USAGE);
 }
 
 static void
@@ -266,23 +249,14 @@ on_readable(struct fetchers *f, struct fconn *c, int64_t now)
 	return 0;
 }
 
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void
 report(const struct fetchers *f, size_t n, size_t lost, int64_t start)
 {
 	printf("connections=%zu answers=%" PRIu64 " with_data=%" PRIu64
 	    " early=%" PRIu64 " errors=%" PRIu64 " lost=%zu seconds=%.3f"
 	    " cpu_s=%.2f\n", n, f->answers, f->with_data, f->early, f->errors,
-	    lost, (double)(clock_mono_ms() - start) / 1000.0, cpu_seconds());
+	    lost, (double)(clock_mono_ms() - start) / 1000.0,
+	    bench_cpu_s(RUSAGE_SELF));
 	fflush(stdout);
 }
 
@@ -322,39 +296,33 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'b': brokers = optarg; break;
 		case 'd':
-			if (opt_parse_u64("-d", optarg, 1, 86400, &duration, &e) < 0)
-				usage_error("%s", e.msg);
+			duration = bench_opt_u64(usage_text, "-d", optarg, 1,
+			    86400);
 			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'n':
-			if (opt_parse_u64("-n", optarg, 1, 100000, &n, &e) < 0)
-				usage_error("%s", e.msg);
+			n = bench_opt_u64(usage_text, "-n", optarg, 1, 100000);
 			break;
 		case 'p':
-			if (opt_parse_u64("-p", optarg, 0, INT32_MAX, &part, &e) < 0)
-				usage_error("%s", e.msg);
+			part = bench_opt_u64(usage_text, "-p", optarg, 0,
+			    INT32_MAX);
 			break;
 		case 'r': ready_file = optarg; break;
 		case 't': f.topic = optarg; break;
 		case 'w':
-			if (opt_parse_u64("-w", optarg, 1, 600000, &wait, &e) < 0)
-				usage_error("%s", e.msg);
+			wait = bench_opt_u64(usage_text, "-w", optarg, 1,
+			    600000);
 			break;
-		default: {
-			char msg[160];
-
-			opt_error_text(long_opts, ch, argv[optind - 1], optopt,
-			    msg, sizeof(msg));
-			usage_error("%s", msg);
-		}
+		default:
+			bench_opt_error(usage_text, long_opts, ch, argv);
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
 	if (brokers == NULL || f.topic == NULL)
-		usage_error("-b and -t are required");
+		log_usage(usage_text, "-b and -t are required");
 	if (net_addr_parse(brokers, 0, &addr, &e) < 0)
-		usage_error("%s", e.msg);
+		log_usage(usage_text, "%s", e.msg);
 	f.partition = (int32_t)part;
 	f.max_wait = (int32_t)wait;
 

@@ -16,7 +16,6 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +24,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "bench_util.h"
 #include "exitcode.h"
 #include "log.h"
-#include "opt.h"
 #include "banned.h"
 
 #define READ_BUF (4u << 20)
@@ -50,58 +47,11 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static void die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog_name());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (saved != 0)
-		fprintf(stderr, ": %s", strerror(saved));
-	fputc('\n', stderr);
-	exit(EXIT_OSERR);
-}
-
-static void usage_error(const char *msg) __attribute__((noreturn));
-
-static void
-usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n%s", prog_name(), msg, usage_text);
-	exit(EXIT_USAGE);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 write_all(int fd, const void *p, size_t n)
 {
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			die("write");
-		c += w;
-		n -= (size_t)w;
-	}
+	if (bench_write_all(fd, p, n) < 0)
+		bench_die_errno(EXIT_OSERR, "write");
 }
 
 static void
@@ -109,9 +59,8 @@ set_buf(int fd, int opt, uint64_t bytes, const char *what)
 {
 	int v = (int)bytes;
 
-	errno = 0;
 	if (bytes > 0 && setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
-		die("setsockopt %s", what);
+		bench_die_errno(EXIT_OSERR, "setsockopt %s", what);
 }
 
 static int
@@ -135,18 +84,18 @@ reader(int lfd, int report)
 	int fd;
 
 	if ((buf = malloc(READ_BUF)) == NULL)
-		die("out of memory");
+		bench_die_errno(EXIT_OSERR, "out of memory");
 	do
 		fd = accept(lfd, NULL, NULL);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
-		die("accept");
+		bench_die_errno(EXIT_OSERR, "accept");
 	for (;;) {
 		n = read(fd, buf, READ_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			die("read");
+			bench_die_errno(EXIT_OSERR, "read");
 		if (n == 0)
 			break;
 		total += (uint64_t)n;
@@ -158,7 +107,6 @@ reader(int lfd, int report)
 int
 main(int argc, char **argv)
 {
-	struct err e = { 0, "" };
 	const char *dir = NULL;
 	uint64_t size = 256ULL << 20, rcvbuf = 0, sndbuf = 0, secs = 2;
 	uint64_t sent = 0, got = 0, passes = 0;
@@ -181,24 +129,20 @@ main(int argc, char **argv)
 			printf("%s", usage_text);
 			return EXIT_OK;
 		case 'r':
-			if (opt_parse_size("--rcvbuf", optarg, 0, 1ULL << 30,
-			    &rcvbuf, &e) < 0)
-				usage_error(e.msg);
+			rcvbuf = bench_opt_size(usage_text, "--rcvbuf", optarg,
+			    0, 1ULL << 30);
 			break;
 		case 'S':
-			if (opt_parse_size("--sndbuf", optarg, 0, 1ULL << 30,
-			    &sndbuf, &e) < 0)
-				usage_error(e.msg);
+			sndbuf = bench_opt_size(usage_text, "--sndbuf", optarg,
+			    0, 1ULL << 30);
 			break;
 		case 's':
-			if (opt_parse_size("--size", optarg, 1 << 20,
-			    1ULL << 40, &size, &e) < 0)
-				usage_error(e.msg);
+			size = bench_opt_size(usage_text, "--size", optarg,
+			    1 << 20, 1ULL << 40);
 			break;
 		case 't':
-			if (opt_parse_u64("--seconds", optarg, 1, 3600, &secs,
-			    &e) < 0)
-				usage_error(e.msg);
+			secs = bench_opt_u64(usage_text, "--seconds", optarg, 1,
+			    3600);
 			break;
 		default:
 			fprintf(stderr, "%s", usage_text);
@@ -206,19 +150,19 @@ main(int argc, char **argv)
 		}
 	}
 	if (dir == NULL || optind != argc)
-		usage_error(dir == NULL ? "missing -d dir" :
+		log_usage(usage_text, "%s", dir == NULL ? "missing -d dir" :
 		    "too many arguments");
 	signal(SIGPIPE, SIG_IGN);
 
 	/* The file: written once, so its pages are cached, then unlinked. */
 	if (snprintf(path, sizeof(path), "%s/sendfile_rate.XXXXXX", dir) >=
 	    (int)sizeof(path))
-		usage_error("directory name too long");
+		log_usage(usage_text, "directory name too long");
 	if ((ffd = mkstemp(path)) < 0)
-		die("%s", path);
+		bench_die_errno(EXIT_OSERR, "%s", path);
 	unlink(path);
 	if ((chunk = malloc(1 << 20)) == NULL)
-		die("out of memory");
+		bench_die_errno(EXIT_OSERR, "out of memory");
 	memset(chunk, 'x', 1 << 20);
 	for (uint64_t w = 0; w < size; w += 1 << 20)
 		write_all(ffd, chunk, size - w < (1 << 20) ?
@@ -226,7 +170,7 @@ main(int argc, char **argv)
 	free(chunk);
 
 	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		die("socket");
+		bench_die_errno(EXIT_OSERR, "socket");
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -235,11 +179,11 @@ main(int argc, char **argv)
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(lfd, 1) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &salen) < 0)
-		die("listen on 127.0.0.1");
+		bench_die_errno(EXIT_OSERR, "listen on 127.0.0.1");
 	if (pipe(rep) < 0)
-		die("pipe");
+		bench_die_errno(EXIT_OSERR, "pipe");
 	if ((pid = fork()) < 0)
-		die("fork");
+		bench_die_errno(EXIT_OSERR, "fork");
 	if (pid == 0) {
 		close(rep[0]);
 		reader(lfd, rep[1]);
@@ -247,44 +191,41 @@ main(int argc, char **argv)
 	close(rep[1]);
 	close(lfd);
 	if ((sfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		die("socket");
+		bench_die_errno(EXIT_OSERR, "socket");
 	set_buf(sfd, SO_SNDBUF, sndbuf, "SO_SNDBUF");
 	if (connect(sfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("connect");
+		bench_die_errno(EXIT_OSERR, "connect");
 
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		off_t off = 0;
 
 		while ((uint64_t)off < size) {
-			n = sendfile(sfd, ffd, &off, (size_t)(size - (uint64_t)off));
+			n = sendfile(sfd, ffd, &off,
+			    (size_t)(size - (uint64_t)off));
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				die("sendfile");
+				bench_die_errno(EXIT_OSERR, "sendfile");
 			sent += (uint64_t)n;
 		}
 		passes++;
-	} while (now_s() - t0 < (double)secs);
+	} while (bench_now_s() - t0 < (double)secs);
 	snd_eff = get_buf(sfd, SO_SNDBUF);
 	if (shutdown(sfd, SHUT_WR) < 0)
-		die("shutdown");
+		bench_die_errno(EXIT_OSERR, "shutdown");
 	do
 		n = read(rep[0], &got, sizeof(got));
 	while (n < 0 && errno == EINTR);
-	t1 = now_s();
+	t1 = bench_now_s();
 	if (n != (ssize_t)sizeof(got))
-		die("the reader did not report");
+		bench_die_errno(EXIT_OSERR, "the reader did not report");
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		errno = 0;
-		die("the reader failed");
-	}
-	if (got != sent) {
-		errno = 0;
-		die("sent %" PRIu64 " bytes, the reader got %" PRIu64, sent,
-		    got);
-	}
+	    WEXITSTATUS(status) != 0)
+		bench_die(EXIT_OSERR, "the reader failed");
+	if (got != sent)
+		bench_die(EXIT_OSERR, "sent %" PRIu64 " bytes, the reader got %"
+		    PRIu64, sent, got);
 	printf("file_bytes=%" PRIu64 " passes=%" PRIu64 " bytes=%" PRIu64
 	    " secs=%.3f mb_per_s=%.1f gb_per_s=%.2f sndbuf=%d rcvbuf=%" PRIu64
 	    "\n", size, passes, sent, t1 - t0, (double)sent / 1e6 / (t1 - t0),

@@ -18,13 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "bytes.h"
-#include "err.h"
 #include "exitcode.h"
 #include "log.h"
-#include "net.h"
-#include "opt.h"
 #include "proto.h"
 #include "banned.h"
 
@@ -34,46 +32,17 @@ static const char usage_text[] =
     "usage: throughput_admin -b host:port create topic partitions\n"
     "       throughput_admin -b host:port delete topic...\n";
 
-static void
-fail(int code, const char *what)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog_name(), what, strerror(errno));
-	exit(code);
-}
-
-static void
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			fail(EXIT_UNAVAILABLE, "write");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
+/* n bytes from the broker, or exit 69: a short read is a reset. */
 static void
 read_all(int fd, uint8_t *p, size_t n)
 {
-	ssize_t r;
+	ssize_t r = bench_read_full(fd, p, n);
 
-	while (n > 0) {
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ECONNRESET;
-			fail(EXIT_UNAVAILABLE, "read");
-		}
-		p += r;
-		n -= (size_t)r;
-	}
+	if (r == (ssize_t)n)
+		return;
+	if (r >= 0)
+		errno = ECONNRESET;
+	bench_die_errno(EXIT_UNAVAILABLE, "read");
 }
 
 /* Send the framed request in `b`; the response body (after the id) in `out`. */
@@ -84,15 +53,13 @@ roundtrip(int fd, struct buf *b, struct buf *out)
 	int32_t size;
 
 	if (b->failed)
-		fail(EXIT_OSERR, "out of memory");
-	write_all(fd, b->data, b->len);
+		bench_die_errno(EXIT_OSERR, "out of memory");
+	if (bench_write_all(fd, b->data, b->len) < 0)
+		bench_die_errno(EXIT_UNAVAILABLE, "write");
 	read_all(fd, h, 4);
 	size = (int32_t)be32_load(h);
-	if (size < 4 || size > (64 << 20)) {
-		fprintf(stderr, "%s: bad response size %" PRId32 "\n",
-		    prog_name(), size);
-		exit(EXIT_PROTOCOL);
-	}
+	if (size < 4 || size > (64 << 20))
+		bench_die(EXIT_PROTOCOL, "bad response size %" PRId32, size);
 	buf_clear(out);
 	read_all(fd, buf_extend(out, (size_t)size), (size_t)size);
 }
@@ -136,8 +103,6 @@ results(struct breader *r, bool have_throttle, bool have_message)
 int
 main(int argc, char **argv)
 {
-	struct err e = { 0, "" };
-	struct net_addr addr;
 	struct buf b = BUF_INIT, out = BUF_INIT;
 	struct breader r;
 	const char *broker = NULL;
@@ -167,20 +132,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s", usage_text);
 		return EXIT_USAGE;
 	}
-	if (net_addr_parse(broker, 0, &addr, &e) < 0) {
-		fprintf(stderr, "%s: %s\n", prog_name(), e.msg);
-		return EXIT_USAGE;
-	}
-	if ((fd = net_connect_tcp(&addr, 5000, 0, &e)) < 0) {
-		fprintf(stderr, "%s: %s\n", prog_name(), e.msg);
-		return e.code;
-	}
+	fd = bench_connect(broker, "");
 	if (strcmp(argv[0], "create") == 0) {
-		if (opt_parse_u64("partitions", argv[2], 1, 100000, &parts,
-		    &e) < 0) {
-			fprintf(stderr, "%s: %s\n", prog_name(), e.msg);
-			return EXIT_USAGE;
-		}
+		parts = bench_opt_u64("", "partitions", argv[2], 1, 100000);
 		/* CreateTopics v1: topics, timeout_ms, validate_only */
 		start = proto_frame_begin_request(&b, API_CREATE_TOPICS, 1, 1,
 		    "throughput_admin");

@@ -20,21 +20,12 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "exitcode.h"
 #include "log.h"
 #include "banned.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double
 tv_s(struct timeval tv)
@@ -72,16 +63,11 @@ main(int argc, char **argv)
 		    "[arg...]\n");
 		return EXIT_USAGE;
 	}
-	if ((out = fopen(outpath, "w")) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", prog_name(), outpath,
-		    strerror(errno));
-		return EXIT_CANTCREAT;
-	}
-	t0 = now_s();
-	if ((pid = fork()) < 0) {
-		fprintf(stderr, "%s: fork: %s\n", prog_name(), strerror(errno));
-		return EXIT_OSERR;
-	}
+	if ((out = fopen(outpath, "w")) == NULL)
+		bench_die_errno(EXIT_CANTCREAT, "%s", outpath);
+	t0 = bench_now_s();
+	if ((pid = fork()) < 0)
+		bench_die_errno(EXIT_OSERR, "fork");
 	if (pid == 0) {
 		fclose(out);
 		execvp(argv[optind], argv + optind);
@@ -92,12 +78,9 @@ main(int argc, char **argv)
 	do
 		w = waitpid(pid, &status, 0);
 	while (w < 0 && errno == EINTR);
-	t1 = now_s();
-	if (w < 0) {
-		fprintf(stderr, "%s: waitpid: %s\n", prog_name(),
-		    strerror(errno));
-		return EXIT_OSERR;
-	}
+	t1 = bench_now_s();
+	if (w < 0)
+		bench_die_errno(EXIT_OSERR, "waitpid");
 	/* The only child this process ever had: its rusage is the children's. */
 	getrusage(RUSAGE_CHILDREN, &ru);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -105,10 +88,7 @@ main(int argc, char **argv)
 	fprintf(out, "wall_s=%.6f user_s=%.6f sys_s=%.6f maxrss_kb=%ld "
 	    "status=%d\n", t1 - t0, tv_s(ru.ru_utime), tv_s(ru.ru_stime),
 	    ru.ru_maxrss, code);
-	if (fclose(out) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog_name(), outpath,
-		    strerror(errno));
-		return EXIT_IOERR;
-	}
+	if (fclose(out) != 0)
+		bench_die_errno(EXIT_IOERR, "%s", outpath);
 	return code;
 }

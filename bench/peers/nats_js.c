@@ -16,20 +16,15 @@
  * key=value line: mode, records, bytes, secs, records_per_s (and the
  * consumer's ack policy). Exit 0 only when every record made it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <nats/nats.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_util.h"
 #include "exitcode.h"
+#include "log.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -47,32 +42,10 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-struct lines {
-	char *data;
-	size_t *off;		/* line i is data[off[i]] .. data[off[i + 1] - 1] */
-	size_t n;
-};
-
 /* Publish failures, counted by the library's thread; read after
  * js_PublishAsyncComplete() returned. */
 static volatile uint64_t pub_errors;
 static char pub_error_text[256];
-
-static void die(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nats_js: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
 
 /* Die on a failed libnats call, with its status and JetStream error code. */
 static void
@@ -85,82 +58,10 @@ check(natsStatus s, jsErrCode jerr, const char *what)
 	last = nats_GetLastError(NULL);
 	if (last == NULL)
 		last = "";
-	die(s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ?
+	bench_die(s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ?
 	    EXIT_UNAVAILABLE : EXIT_FAIL, "%s: %s (jetstream error %d)%s%s",
 	    what, natsStatus_GetText(s), (int)jerr, *last != '\0' ? ": " : "",
 	    last);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-parse_num(const char *name, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		die(EXIT_USAGE, "%s: want a number from %ld to %ld, not '%s'",
-		    name, min, max, s);
-	return v;
-}
-
-/* Load FILE and index its lines (the newline ends a line, not part of it). */
-static void
-load(const char *path, struct lines *l)
-{
-	struct stat st;
-	size_t len = 0, cap = 1024, i;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st) < 0)
-		die(EXIT_NOINPUT, "%s: %s", path, strerror(errno));
-	if ((l->data = malloc((size_t)st.st_size + 1)) == NULL)
-		die(EXIT_OSERR, "out of memory");
-	while (len < (size_t)st.st_size) {
-		r = read(fd, l->data + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die(EXIT_IOERR, "%s: read: %s", path,
-			    r < 0 ? strerror(errno) : "short file");
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len > 0 && l->data[len - 1] != '\n')
-		l->data[len++] = '\n';
-	if ((l->off = malloc(cap * sizeof(*l->off))) == NULL)
-		die(EXIT_OSERR, "out of memory");
-	l->n = 0;
-	l->off[0] = 0;
-	for (i = 0; i < len; i++) {
-		if (l->data[i] != '\n')
-			continue;
-		if (l->n + 2 > cap) {
-			cap *= 2;
-			if ((l->off = realloc(l->off, cap * sizeof(*l->off))) ==
-			    NULL)
-				die(EXIT_OSERR, "out of memory");
-		}
-		l->off[++l->n] = i + 1;
-	}
-}
-
-static const char *
-line_at(const struct lines *l, size_t i, size_t *len)
-{
-	*len = l->off[i + 1] - l->off[i] - 1;
-	return l->data + l->off[i];
 }
 
 static void
@@ -178,7 +79,7 @@ on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
  * acknowledgment). */
 static void
 produce(jsCtx *js, const char *stream, const char *subject,
-    const struct lines *l, double *t0, double *t1)
+    const struct bench_lines *l, double *t0, double *t1)
 {
 	jsStreamConfig cfg;
 	jsStreamInfo *si = NULL;
@@ -201,24 +102,24 @@ produce(jsCtx *js, const char *stream, const char *subject,
 	jsStreamInfo_Destroy(si);
 	si = NULL;
 
-	*t0 = now_s();
+	*t0 = bench_now_s();
 	for (i = 0; i < l->n; i++) {
-		data = line_at(l, i, &len);
+		data = bench_line(l, i, &len);
 		s = js_PublishAsync(js, subject, data, (int)len, NULL);
 		check(s, 0, "js_PublishAsync");
 	}
 	jsPubOptions_Init(&po);
 	po.MaxWait = 600000;
 	check(js_PublishAsyncComplete(js, &po), 0, "js_PublishAsyncComplete");
-	*t1 = now_s();
+	*t1 = bench_now_s();
 	if (pub_errors > 0)
-		die(EXIT_FAIL, "%" PRIu64 " publishes failed; the first: %s",
-		    (uint64_t)pub_errors, pub_error_text);
+		bench_die(EXIT_FAIL, "%" PRIu64 " publishes failed; the first:"
+		    " %s", (uint64_t)pub_errors, pub_error_text);
 	check(js_GetStreamInfo(&si, js, stream, NULL, &jerr), jerr,
 	    "stream info");
 	if (si->State.Msgs != l->n)
-		die(EXIT_FAIL, "stream %s holds %" PRIu64 " messages after"
-		    " publishing %zu", stream, si->State.Msgs, l->n);
+		bench_die(EXIT_FAIL, "stream %s holds %" PRIu64 " messages"
+		    " after publishing %zu", stream, si->State.Msgs, l->n);
 	jsStreamInfo_Destroy(si);
 }
 
@@ -226,7 +127,7 @@ produce(jsCtx *js, const char *stream, const char *subject,
  * consumer exists) to *t1 (the last line checked). */
 static const char *
 consume(jsCtx *js, const char *stream, const char *subject,
-    const struct lines *l, int batch, double *t0, double *t1)
+    const struct bench_lines *l, int batch, double *t0, double *t1)
 {
 	jsConsumerConfig cc;
 	jsConsumerInfo *ci = NULL;
@@ -262,20 +163,21 @@ consume(jsCtx *js, const char *stream, const char *subject,
 	check(js_PullSubscribe(&sub, js, subject, "bench", NULL, &so, &jerr),
 	    jerr, "pull subscribe");
 
-	*t0 = now_s();
+	*t0 = bench_now_s();
 	while (got < l->n) {
 		jerr = 0;
 		s = natsSubscription_Fetch(&list, sub, batch, 10000, &jerr);
 		check(s, jerr, "fetch");
 		for (i = 0; i < list.Count; i++) {
 			if (got >= l->n)
-				die(EXIT_FAIL, "more than %zu messages", l->n);
-			want = line_at(l, got, &len);
+				bench_die(EXIT_FAIL, "more than %zu messages",
+				    l->n);
+			want = bench_line(l, got, &len);
 			if ((size_t)natsMsg_GetDataLength(list.Msgs[i]) != len ||
 			    memcmp(natsMsg_GetData(list.Msgs[i]), want,
 			    len) != 0)
-				die(EXIT_FAIL, "message %zu differs from line %zu",
-				    got + 1, got + 1);
+				bench_die(EXIT_FAIL, "message %zu differs from"
+				    " line %zu", got + 1, got + 1);
 			got++;
 		}
 		if (cc.AckPolicy == js_AckAll && list.Count > 0)
@@ -283,7 +185,7 @@ consume(jsCtx *js, const char *stream, const char *subject,
 			    "ack");
 		natsMsgList_Destroy(&list);
 	}
-	*t1 = now_s();
+	*t1 = bench_now_s();
 	natsSubscription_Destroy(sub);
 	return policy;
 }
@@ -297,16 +199,17 @@ main(int argc, char **argv)
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	jsOptions jo;
-	struct lines l;
+	struct bench_lines l;
 	double t0, t1;
-	size_t bytes;
 	int ch;
 
+	prog_init(argv[0]);
 	while ((ch = getopt_long(argc, argv, "b:f:hm:S:s:u:", long_opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			batch = parse_num("--batch", optarg, 1, 1000000);
+			batch = (long)bench_opt_u64(usage_text, "--batch",
+			    optarg, 1, 1000000);
 			break;
 		case 'f':
 			file = optarg;
@@ -315,8 +218,8 @@ main(int argc, char **argv)
 			printf("%s", usage_text);
 			return EXIT_OK;
 		case 'm':
-			max_pending = parse_num("--max-pending", optarg, 1,
-			    100000000);
+			max_pending = (long)bench_opt_u64(usage_text,
+			    "--max-pending", optarg, 1, 100000000);
 			break;
 		case 'S':
 			stream = optarg;
@@ -340,8 +243,7 @@ main(int argc, char **argv)
 	}
 	mode = argv[optind];
 
-	load(file, &l);
-	bytes = l.off[l.n] - l.n;
+	bench_lines_load(file, &l);
 	check(natsConnection_ConnectTo(&nc, url), 0, url);
 	jsOptions_Init(&jo);
 	jo.Wait = 30000;
@@ -355,7 +257,7 @@ main(int argc, char **argv)
 		policy = consume(js, stream, subject, &l, (int)batch, &t0,
 		    &t1);
 	printf("mode=%s records=%zu bytes=%zu secs=%.3f records_per_s=%.0f",
-	    mode, l.n, bytes, t1 - t0, (double)l.n / (t1 - t0));
+	    mode, l.n, l.bytes, t1 - t0, (double)l.n / (t1 - t0));
 	if (policy != NULL)
 		printf(" ack_policy=%s batch=%ld\n", policy, batch);
 	else
@@ -363,7 +265,6 @@ main(int argc, char **argv)
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
 	nats_CloseAndWait(5000);
-	free(l.off);
-	free(l.data);
+	bench_lines_release(&l);
 	return EXIT_OK;
 }

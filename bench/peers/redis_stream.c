@@ -13,20 +13,15 @@
  * Exit 0 only when every record was acknowledged (produce) or read back
  * in order and intact (consume).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_util.h"
 #include "exitcode.h"
+#include "log.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -43,100 +38,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-struct lines {
-	char *data;
-	size_t *off;		/* line i is data[off[i]] .. data[off[i + 1] - 1] */
-	size_t n;
-};
-
-static void die(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("redis_stream: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-parse_num(const char *name, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		die(EXIT_USAGE, "%s: want a number from %ld to %ld, not '%s'",
-		    name, min, max, s);
-	return v;
-}
-
-/* Load FILE and index its lines (the newline ends a line, not part of it). */
-static void
-load(const char *path, struct lines *l)
-{
-	struct stat st;
-	size_t len = 0, cap = 1024, i;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st) < 0)
-		die(EXIT_NOINPUT, "%s: %s", path, strerror(errno));
-	if ((l->data = malloc((size_t)st.st_size + 1)) == NULL)
-		die(EXIT_OSERR, "out of memory");
-	while (len < (size_t)st.st_size) {
-		r = read(fd, l->data + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die(EXIT_IOERR, "%s: read: %s", path,
-			    r < 0 ? strerror(errno) : "short file");
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len > 0 && l->data[len - 1] != '\n')
-		l->data[len++] = '\n';
-	if ((l->off = malloc(cap * sizeof(*l->off))) == NULL)
-		die(EXIT_OSERR, "out of memory");
-	l->n = 0;
-	l->off[0] = 0;
-	for (i = 0; i < len; i++) {
-		if (l->data[i] != '\n')
-			continue;
-		if (l->n + 2 > cap) {
-			cap *= 2;
-			if ((l->off = realloc(l->off, cap * sizeof(*l->off))) ==
-			    NULL)
-				die(EXIT_OSERR, "out of memory");
-		}
-		l->off[++l->n] = i + 1;
-	}
-}
-
-static const char *
-line_at(const struct lines *l, size_t i, size_t *len)
-{
-	*len = l->off[i + 1] - l->off[i] - 1;
-	return l->data + l->off[i];
-}
-
 static void
 flush_out(redisContext *c)
 {
@@ -144,7 +45,7 @@ flush_out(redisContext *c)
 
 	do
 		if (redisBufferWrite(c, &done) != REDIS_OK)
-			die(EXIT_UNAVAILABLE, "write: %s", c->errstr);
+			bench_die(EXIT_UNAVAILABLE, "write: %s", c->errstr);
 	while (!done);
 }
 
@@ -154,7 +55,7 @@ get_reply(redisContext *c)
 	void *reply = NULL;
 
 	if (redisGetReply(c, &reply) != REDIS_OK || reply == NULL)
-		die(EXIT_UNAVAILABLE, "read: %s", c->errstr);
+		bench_die(EXIT_UNAVAILABLE, "read: %s", c->errstr);
 	return reply;
 }
 
@@ -167,14 +68,15 @@ read_acks(redisContext *c, size_t n)
 	while (n-- > 0) {
 		r = get_reply(c);
 		if (r->type != REDIS_REPLY_STRING)
-			die(EXIT_FAIL, "XADD: %s", r->type == REDIS_REPLY_ERROR ?
-			    r->str : "unexpected reply");
+			bench_die(EXIT_FAIL, "XADD: %s",
+			    r->type == REDIS_REPLY_ERROR ? r->str :
+			    "unexpected reply");
 		freeReplyObject(r);
 	}
 }
 
 static void
-produce(redisContext *c, const char *key, const struct lines *l,
+produce(redisContext *c, const char *key, const struct bench_lines *l,
     size_t pipeline)
 {
 	const char *argv[5] = { "XADD", key, "*", "v", NULL };
@@ -184,10 +86,10 @@ produce(redisContext *c, const char *key, const struct lines *l,
 	while (i < l->n) {
 		this = l->n - i < pipeline ? l->n - i : pipeline;
 		for (k = 0; k < this; k++, i++) {
-			argv[4] = line_at(l, i, &argvlen[4]);
+			argv[4] = bench_line(l, i, &argvlen[4]);
 			if (redisAppendCommandArgv(c, 5, argv, argvlen) !=
 			    REDIS_OK)
-				die(EXIT_OSERR, "out of memory");
+				bench_die(EXIT_OSERR, "out of memory");
 		}
 		flush_out(c);
 		read_acks(c, inflight);
@@ -197,7 +99,8 @@ produce(redisContext *c, const char *key, const struct lines *l,
 }
 
 static void
-consume(redisContext *c, const char *key, const struct lines *l, long count)
+consume(redisContext *c, const char *key, const struct bench_lines *l,
+    long count)
 {
 	char countbuf[32], last[64] = "0-0";
 	const char *argv[6] = { "XREAD", "COUNT", countbuf, "STREAMS", key,
@@ -211,15 +114,16 @@ consume(redisContext *c, const char *key, const struct lines *l, long count)
 	while (got < l->n) {
 		argvlen[5] = strlen(last);
 		if ((r = redisCommandArgv(c, 6, argv, argvlen)) == NULL)
-			die(EXIT_UNAVAILABLE, "XREAD: %s", c->errstr);
+			bench_die(EXIT_UNAVAILABLE, "XREAD: %s", c->errstr);
 		if (r->type == REDIS_REPLY_NIL)
 			break;		/* no more entries */
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
 		    r->element[0]->type != REDIS_REPLY_ARRAY ||
 		    r->element[0]->elements != 2 ||
 		    r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
-			die(EXIT_FAIL, "XREAD: %s", r->type == REDIS_REPLY_ERROR ?
-			    r->str : "unexpected reply");
+			bench_die(EXIT_FAIL, "XREAD: %s",
+			    r->type == REDIS_REPLY_ERROR ? r->str :
+			    "unexpected reply");
 		entries = r->element[0]->element[1];
 		for (j = 0; j < entries->elements; j++) {
 			e = entries->element[j];
@@ -228,25 +132,29 @@ consume(redisContext *c, const char *key, const struct lines *l, long count)
 			    (fv = e->element[1])->type != REDIS_REPLY_ARRAY ||
 			    fv->elements != 2 ||
 			    fv->element[1]->type != REDIS_REPLY_STRING)
-				die(EXIT_FAIL, "XREAD: unexpected entry");
+				bench_die(EXIT_FAIL, "XREAD: unexpected entry");
 			if (got >= l->n)
-				die(EXIT_FAIL, "more than %zu entries", l->n);
-			want = line_at(l, got, &len);
+				bench_die(EXIT_FAIL, "more than %zu entries",
+				    l->n);
+			want = bench_line(l, got, &len);
 			if (fv->element[1]->len != len ||
 			    memcmp(fv->element[1]->str, want, len) != 0)
-				die(EXIT_FAIL, "entry %zu (id %s) differs from line"
-				    " %zu", got + 1, id->str, got + 1);
+				bench_die(EXIT_FAIL, "entry %zu (id %s) differs"
+				    " from line %zu", got + 1, id->str,
+				    got + 1);
 			got++;
 			if (j + 1 == entries->elements) {
 				if (id->len >= sizeof(last))
-					die(EXIT_FAIL, "entry id too long");
+					bench_die(EXIT_FAIL,
+					    "entry id too long");
 				memcpy(last, id->str, id->len + 1);
 			}
 		}
 		freeReplyObject(r);
 	}
 	if (got != l->n)
-		die(EXIT_FAIL, "read %zu entries back, expected %zu", got, l->n);
+		bench_die(EXIT_FAIL, "read %zu entries back, expected %zu", got,
+		    l->n);
 }
 
 int
@@ -255,12 +163,12 @@ main(int argc, char **argv)
 	const char *addr = NULL, *key = NULL, *file = NULL, *mode, *colon;
 	long pipeline = 1000, count = 1000, port;
 	char host[256];
-	struct lines l;
+	struct bench_lines l;
 	redisContext *c;
 	double t0, t1;
-	size_t bytes;
 	int ch;
 
+	prog_init(argv[0]);
 	while ((ch = getopt_long(argc, argv, "a:C:f:hk:P:", long_opts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -268,7 +176,8 @@ main(int argc, char **argv)
 			addr = optarg;
 			break;
 		case 'C':
-			count = parse_num("--count", optarg, 1, 1000000);
+			count = (long)bench_opt_u64(usage_text, "--count",
+			    optarg, 1, 1000000);
 			break;
 		case 'f':
 			file = optarg;
@@ -280,7 +189,8 @@ main(int argc, char **argv)
 			key = optarg;
 			break;
 		case 'P':
-			pipeline = parse_num("--pipeline", optarg, 1, 1000000);
+			pipeline = (long)bench_opt_u64(usage_text,
+			    "--pipeline", optarg, 1, 1000000);
 			break;
 		default:
 			fprintf(stderr, "%s", usage_text);
@@ -296,26 +206,25 @@ main(int argc, char **argv)
 	mode = argv[optind];
 	if ((colon = strrchr(addr, ':')) == NULL ||
 	    (size_t)(colon - addr) >= sizeof(host))
-		die(EXIT_USAGE, "--addr: want host:port, not '%s'", addr);
+		log_usage(usage_text, "--addr: want host:port, not '%s'", addr);
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
-	port = parse_num("--addr port", colon + 1, 1, 65535);
+	port = (long)bench_opt_u64(usage_text, "--addr port", colon + 1, 1,
+	    65535);
 
-	load(file, &l);
-	bytes = l.off[l.n] - l.n;
+	bench_lines_load(file, &l);
 	if ((c = redisConnect(host, (int)port)) == NULL || c->err)
-		die(EXIT_UNAVAILABLE, "connect to %s: %s", addr,
+		bench_die(EXIT_UNAVAILABLE, "connect to %s: %s", addr,
 		    c != NULL ? c->errstr : "out of memory");
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (mode[0] == 'p')
 		produce(c, key, &l, (size_t)pipeline);
 	else
 		consume(c, key, &l, count);
-	t1 = now_s();
+	t1 = bench_now_s();
 	printf("mode=%s records=%zu bytes=%zu secs=%.3f records_per_s=%.0f\n",
-	    mode, l.n, bytes, t1 - t0, (double)l.n / (t1 - t0));
+	    mode, l.n, l.bytes, t1 - t0, (double)l.n / (t1 - t0));
 	redisFree(c);
-	free(l.off);
-	free(l.data);
+	bench_lines_release(&l);
 	return EXIT_OK;
 }
