@@ -55,6 +55,23 @@ summary_count() {
 	seq 1 100000 | diff -u - got.txt
 }
 
+@test "a pipe on stdin is widened to 1 MiB so a fast writer can run ahead" {
+	start_logd b
+	# The writer watches its end of the pipe (F_GETPIPE_SZ = 1032) until
+	# kprod has widened it, then writes one record and reports the size.
+	cat >writer.py <<'PY'
+import fcntl, sys, time
+deadline = time.time() + 10
+while fcntl.fcntl(1, 1032) < 1 << 20 and time.time() < deadline:
+    time.sleep(0.01)
+print(fcntl.fcntl(1, 1032), file=sys.stderr)
+print("one")
+PY
+	run -0 --separate-stderr bash -c "'$PY' writer.py | '$KP' -b $LOGD_ADDR -t wide"
+	[ "$stderr" = 1048576 ]
+	[ "$(consume wide)" = one ]
+}
+
 @test "-v prints a summary with the delivered count and rate" {
 	start_logd b
 	run -0 --separate-stderr bash -c "seq 1 5000 | '$KP' -v -b $LOGD_ADDR -t sum"

@@ -7,6 +7,7 @@
  * JSON lines (-J) are decoded from the klog record envelope into a reused
  * scratch buffer.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +22,8 @@
 
 #define KP_INBUF (4u << 20)
 #define KP_INBUF_TTY (64u << 10)
+/* Linux's default pipe-max-size: the most an unprivileged process gets. */
+#define KP_PIPE_BYTES (1u << 20)
 
 struct kp_hdr_off {
 	size_t koff, voff;
@@ -44,6 +47,22 @@ check_file(const char *path, struct err *e)
 	}
 	close(fd);
 	return 0;
+}
+
+/*
+ * A pipe holds 64 KiB by default, so a fast writer (`cat file | kprod`)
+ * and kprod take turns every 64 KiB, two context switches each. A larger
+ * pipe lets the writer run ahead; read() still returns whatever is there,
+ * so nothing waits longer. Best effort: a smaller pipe-max-size or another
+ * kind of input keeps what it has.
+ */
+static void
+widen_pipe(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)KP_PIPE_BYTES);
 }
 
 /* Open the next input, or mark the input done. */
@@ -75,6 +94,7 @@ open_next(struct kp_input *in, struct err *e)
 			    path);
 	}
 	in->is_tty = isatty(in->fd) == 1;
+	widen_pipe(in->fd);
 	return 0;
 }
 
