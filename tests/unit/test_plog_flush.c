@@ -18,6 +18,16 @@
 
 static char root[64];
 
+/* Segments of 2 KiB: a roll every few batches. */
+static void
+small_config(struct plog_config *c)
+{
+	plog_config_init(c);
+	c->segment_bytes = 2048;
+	c->index_interval_bytes = 256;
+	c->index_max_bytes = 1 << 16;
+}
+
 /* A log of small segments with deferred roll flushes, in root/name. */
 static struct plog *
 open_deferred(const char *name, char *dir, size_t size)
@@ -28,10 +38,7 @@ open_deferred(const char *name, char *dir, size_t size)
 
 	snprintf(dir, size, "%s/%s", root, name);
 	lt_rmrf(dir);
-	plog_config_init(&c);
-	c.segment_bytes = 2048;
-	c.index_interval_bytes = 256;
-	c.index_max_bytes = 1 << 16;
+	small_config(&c);
 	CHECKF(plog_open(dir, &c, 0, 0, 0, NULL, &log, &e) == 0, "%s", e.msg);
 	if (log != NULL)
 		plog_defer_roll_flush(log);
@@ -131,10 +138,7 @@ reopen_check(const char *dir, int64_t rp, int64_t end, int validated)
 	struct plog *log;
 	struct err e;
 
-	plog_config_init(&c);
-	c.segment_bytes = 2048;
-	c.index_interval_bytes = 256;
-	c.index_max_bytes = 1 << 16;
+	small_config(&c);
 	CHECKF(plog_open(dir, &c, rp, 0, 0, &rep, &log, &e) == 0, "%s", e.msg);
 	CHECK(plog_end_offset(log) == end);
 	CHECKF(rep.segments_recovered == validated, "%d segments validated, "
@@ -256,10 +260,7 @@ test_flush__segments_deleted_under_job(void)
 	log = open_deferred("deleted", dir, sizeof(dir));
 	fill(log, 40);
 	CHECK(plog_flush_take(log, &job, &e) == 1);
-	plog_config_init(&c);
-	c.segment_bytes = 2048;
-	c.index_interval_bytes = 256;
-	c.index_max_bytes = 1 << 16;
+	small_config(&c);
 	c.retention_bytes = 1;
 	CHECK(plog_set_config(log, &c, &e) == 0);
 	CHECK(plog_retention(log, 0, plog_end_offset(log), NULL, &e) == 0);
