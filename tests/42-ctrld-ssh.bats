@@ -625,7 +625,11 @@ no_tail_on() {
 	# learnt the key at the same time).
 	run grep -cvE "^\[127\.0\.0\.1[123]\]:$SSHD_PORT ssh-ed25519 [A-Za-z0-9+/]+=*\$" "$kh"
 	[ "$output" = 0 ]
+	# ... and each key once: a worker that finds it already there under
+	# the lock appends nothing.
 	echo "# known_hosts: $(wc -l <"$kh") lines" >&3
+	[ "$(wc -l <"$kh")" -eq 3 ]
+	[ -z "$(sort "$kh" | uniq -d)" ]
 	HOME=$BATS_TEST_TMPDIR/home2 run -0 c hosts -m "$M"
 
 	# A changed key: refused, even with --accept-new-host-keys.

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -216,9 +217,46 @@ known_line(struct ssh_conn *c, const struct ssh_known *k, const char *key,
 }
 
 /*
- * Append one line, creating the file 0600 (and its directory 0700). A
- * single write with O_APPEND, so that parallel ctrld workers learning
- * keys at once do not interleave their lines.
+ * Whether the file open at fd holds `line` (ending in '\n') as a whole
+ * line. Read under the caller's lock, so a line another worker appended a
+ * moment ago is seen.
+ */
+static bool
+known_has_line(int fd, const char *line, size_t len)
+{
+	char buf[65536];
+	size_t have = 0, at;
+	off_t pos = 0;
+	ssize_t n;
+
+	/* Lines are kept whole across reads: the tail moves to the front. */
+	while ((n = pread(fd, buf + have, sizeof(buf) - have, pos)) > 0) {
+		const char *nl;
+
+		pos += n;
+		have += (size_t)n;
+		at = 0;
+		while ((nl = memchr(buf + at, '\n', have - at)) != NULL) {
+			size_t l = (size_t)(nl - (buf + at)) + 1;
+
+			if (l == len && memcmp(buf + at, line, len) == 0)
+				return true;
+			at += l;
+		}
+		if (at == 0 && have == sizeof(buf))
+			have = 0;	/* a line longer than ours: skip it */
+		memmove(buf, buf + at, have - at);
+		have -= at;
+	}
+	return false;
+}
+
+/*
+ * Append one line, creating the file 0600 (and its directory 0700).
+ * Parallel ctrld workers may learn the same key at once (the controller
+ * and a broker on one host): under an exclusive flock each looks again
+ * and only the first appends; O_APPEND and a single write keep lines
+ * whole for writers that do not lock.
  */
 static int
 known_append(const struct ssh_known *k, const char *line, size_t len,
@@ -228,7 +266,7 @@ known_append(const struct ssh_known *k, const char *line, size_t len,
 	char *slash;
 	struct stat st;
 	size_t n = 0;
-	int fd;
+	int fd, r = 0;
 
 	snprintf(dir, sizeof(dir), "%s", k->path);
 	slash = strrchr(dir, '/');
@@ -238,27 +276,32 @@ known_append(const struct ssh_known *k, const char *line, size_t len,
 			return err_sys(e, EXIT_NOPERM, "cannot create '%s'",
 			    dir);
 	}
+	if (len == 0 || len > sizeof(text) - 1)
+		return err_set(e, EXIT_SOFTWARE, "known_hosts line too long");
 	fd = open(k->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys(e, EXIT_NOPERM, "cannot open '%s'", k->path);
+	if (flock(fd, LOCK_EX) < 0) {
+		err_sys(e, EXIT_NOPERM, "cannot lock '%s'", k->path);
+		close(fd);
+		return -1;
+	}
+	if (known_has_line(fd, line, len)) {
+		close(fd);
+		return 0;
+	}
 	/* A last line without its newline would swallow ours. */
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
 	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
 		text[n++] = '\n';
-	if (len > sizeof(text) - n) {
-		close(fd);
-		return err_set(e, EXIT_SOFTWARE, "known_hosts line too long");
-	}
 	memcpy(text + n, line, len);
 	n += len;
-	if (write(fd, text, n) != (ssize_t)n) {
-		err_sys(e, EXIT_NOPERM, "cannot write '%s'", k->path);
-		close(fd);
-		return -1;
-	}
-	if (close(fd) < 0)
-		return err_sys(e, EXIT_NOPERM, "cannot write '%s'", k->path);
-	return 0;
+	if (write(fd, text, n) != (ssize_t)n)
+		r = err_sys(e, EXIT_NOPERM, "cannot write '%s'", k->path);
+	/* Closing releases the lock. */
+	if (close(fd) < 0 && r == 0)
+		r = err_sys(e, EXIT_NOPERM, "cannot write '%s'", k->path);
+	return r;
 }
 
 /* "SHA256:<base64 without padding>", as OpenSSH prints it. */
