@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,10 +43,13 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Publish failures, counted by the library's thread; read after
- * js_PublishAsyncComplete() returned. */
-static volatile uint64_t pub_errors;
-static char pub_error_text[256];
+/* Publish failures: written by the library's thread, read by main after
+ * js_PublishAsyncComplete() returned; the mutex orders the two. */
+struct pub_errors {
+	pthread_mutex_t mu;
+	uint64_t count;
+	char first[256];
+};
 
 /* Die on a failed libnats call, with its status and JetStream error code. */
 static void
@@ -67,19 +71,22 @@ check(natsStatus s, jsErrCode jerr, const char *what)
 static void
 on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
 {
+	struct pub_errors *pe = closure;
+
 	(void)js;
-	(void)closure;
-	if (pub_errors++ == 0)
-		snprintf(pub_error_text, sizeof(pub_error_text), "%s (%d)",
+	pthread_mutex_lock(&pe->mu);
+	if (pe->count++ == 0)
+		snprintf(pe->first, sizeof(pe->first), "%s (%d)",
 		    pae->ErrText != NULL ? pae->ErrText :
 		    natsStatus_GetText(pae->Err), (int)pae->ErrCode);
+	pthread_mutex_unlock(&pe->mu);
 }
 
 /* The clock runs from *t0 (once the stream exists) to *t1 (the last
  * acknowledgment). */
 static void
-produce(jsCtx *js, const char *stream, const char *subject,
-    const struct bench_lines *l, double *t0, double *t1)
+produce(jsCtx *js, struct pub_errors *pe, const char *stream,
+    const char *subject, const struct bench_lines *l, double *t0, double *t1)
 {
 	jsStreamConfig cfg;
 	jsStreamInfo *si = NULL;
@@ -112,9 +119,11 @@ produce(jsCtx *js, const char *stream, const char *subject,
 	po.MaxWait = 600000;
 	check(js_PublishAsyncComplete(js, &po), 0, "js_PublishAsyncComplete");
 	*t1 = bench_now_s();
-	if (pub_errors > 0)
+	pthread_mutex_lock(&pe->mu);
+	if (pe->count > 0)
 		bench_die(EXIT_FAIL, "%" PRIu64 " publishes failed; the first:"
-		    " %s", (uint64_t)pub_errors, pub_error_text);
+		    " %s", pe->count, pe->first);
+	pthread_mutex_unlock(&pe->mu);
 	check(js_GetStreamInfo(&si, js, stream, NULL, &jerr), jerr,
 	    "stream info");
 	if (si->State.Msgs != l->n)
@@ -199,6 +208,7 @@ main(int argc, char **argv)
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	jsOptions jo;
+	struct pub_errors pe = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct bench_lines l;
 	double t0, t1;
 	int ch;
@@ -250,9 +260,10 @@ main(int argc, char **argv)
 	jo.PublishAsync.MaxPending = max_pending;
 	jo.PublishAsync.StallWait = 600000;	/* block while at the limit */
 	jo.PublishAsync.ErrHandler = on_pub_error;
+	jo.PublishAsync.ErrHandlerClosure = &pe;
 	check(natsConnection_JetStream(&js, nc, &jo), 0, "jetstream context");
 	if (mode[0] == 'p')
-		produce(js, stream, subject, &l, &t0, &t1);
+		produce(js, &pe, stream, subject, &l, &t0, &t1);
 	else
 		policy = consume(js, stream, subject, &l, (int)batch, &t0,
 		    &t1);

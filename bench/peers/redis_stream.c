@@ -115,8 +115,10 @@ consume(redisContext *c, const char *key, const struct bench_lines *l,
 		argvlen[5] = strlen(last);
 		if ((r = redisCommandArgv(c, 6, argv, argvlen)) == NULL)
 			bench_die(EXIT_UNAVAILABLE, "XREAD: %s", c->errstr);
-		if (r->type == REDIS_REPLY_NIL)
+		if (r->type == REDIS_REPLY_NIL) {
+			freeReplyObject(r);
 			break;		/* no more entries */
+		}
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
 		    r->element[0]->type != REDIS_REPLY_ARRAY ||
 		    r->element[0]->elements != 2 ||
@@ -213,7 +215,9 @@ main(int argc, char **argv)
 	    65535);
 
 	bench_lines_load(file, &l);
-	if ((c = redisConnect(host, (int)port)) == NULL || c->err)
+	/* A server that accepts and never answers must not hang the bench. */
+	if ((c = redisConnectWithTimeout(host, (int)port,
+	    (struct timeval){ .tv_sec = 5 })) == NULL || c->err)
 		bench_die(EXIT_UNAVAILABLE, "connect to %s: %s", addr,
 		    c != NULL ? c->errstr : "out of memory");
 	t0 = bench_now_s();
