@@ -39,14 +39,33 @@ plog_defer_roll_flush(struct plog *log)
 	log->defer_roll_flush = true;
 }
 
+/*
+ * What the next job covers: from the recovery point, or the end of the
+ * jobs already taken in this generation, up to what rolls left unsynced
+ * (never into the active segment: a truncation may have made an older
+ * segment active again). Empty when *upto <= *from. The log has an
+ * active segment.
+ */
+static void
+flush_range(const struct plog *log, int64_t *from, int64_t *upto)
+{
+	*from = log->recovery_point;
+	if (log->flush_taken_gen == log->gen && log->flush_taken > *from)
+		*from = log->flush_taken;
+	*upto = log->flush_wanted;
+	if (*upto > plog_active(log)->base_offset)
+		*upto = plog_active(log)->base_offset;
+}
+
 bool
 plog_flush_due(const struct plog *log)
 {
-	int64_t from = log->recovery_point;
+	int64_t from, upto;
 
-	if (log->flush_taken_gen == log->gen && log->flush_taken > from)
-		from = log->flush_taken;
-	return log->flush_wanted > from;
+	if (!log->defer_roll_flush || log->readonly || log->nsegs == 0)
+		return false;
+	flush_range(log, &from, &upto);
+	return upto > from;
 }
 
 static int
@@ -90,19 +109,13 @@ plog_flush_take(struct plog *log, struct plog_flush_job **out,
     struct err *e)
 {
 	struct plog_flush_job *job;
-	int64_t from = log->recovery_point, upto = log->flush_wanted;
+	int64_t from, upto;
 	size_t first, i;
 
 	*out = NULL;
-	if (!log->defer_roll_flush || log->readonly || log->nsegs == 0)
+	if (!plog_flush_due(log))
 		return 0;
-	if (log->flush_taken_gen == log->gen && log->flush_taken > from)
-		from = log->flush_taken;
-	/* A truncation may have made an older segment active again. */
-	if (upto > plog_active(log)->base_offset)
-		upto = plog_active(log)->base_offset;
-	if (upto <= from)
-		return 0;
+	flush_range(log, &from, &upto);
 	first = plog_seg_index(log, from);
 	job = calloc(1, sizeof(*job));
 	if (job == NULL || (job->files = calloc(3 * (log->nsegs - first),
