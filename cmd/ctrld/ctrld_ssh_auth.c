@@ -216,39 +216,34 @@ known_line(struct ssh_conn *c, const struct ssh_known *k, const char *key,
 	return found;
 }
 
+/* known_hosts files beyond this are not searched (only appended to). */
+#define KNOWN_HOSTS_MAX (16u << 20)
+
 /*
- * Whether the file open at fd holds `line` (ending in '\n') as a whole
- * line. Read under the caller's lock, so a line another worker appended a
- * moment ago is seen.
+ * Whether known_hosts holds `line` (ending in '\n') as a whole line.
+ * Called under the caller's lock, so a line another worker appended a
+ * moment ago is seen. An unreadable file says no: a duplicate line is
+ * harmless, a lost one is not.
  */
 static bool
-known_has_line(int fd, const char *line, size_t len)
+known_has_line(const char *path, const char *line, size_t len)
 {
-	char buf[65536];
-	size_t have = 0, at;
-	off_t pos = 0;
-	ssize_t n;
+	struct err e = { 0 };
+	char *text = NULL;
+	size_t n = 0, at = 0;
+	bool found = false;
 
-	/* Lines are kept whole across reads: the tail moves to the front. */
-	while ((n = pread(fd, buf + have, sizeof(buf) - have, pos)) > 0) {
-		const char *nl;
+	if (file_read_all(path, KNOWN_HOSTS_MAX, &text, &n, &e) < 0)
+		return false;
+	while (!found && at < n) {
+		const char *nl = memchr(text + at, '\n', n - at);
+		size_t l = nl != NULL ? (size_t)(nl - (text + at)) + 1 : n - at;
 
-		pos += n;
-		have += (size_t)n;
-		at = 0;
-		while ((nl = memchr(buf + at, '\n', have - at)) != NULL) {
-			size_t l = (size_t)(nl - (buf + at)) + 1;
-
-			if (l == len && memcmp(buf + at, line, len) == 0)
-				return true;
-			at += l;
-		}
-		if (at == 0 && have == sizeof(buf))
-			have = 0;	/* a line longer than ours: skip it */
-		memmove(buf, buf + at, have - at);
-		have -= at;
+		found = l == len && memcmp(text + at, line, len) == 0;
+		at += l;
 	}
-	return false;
+	free(text);
+	return found;
 }
 
 /*
@@ -286,7 +281,7 @@ known_append(const struct ssh_known *k, const char *line, size_t len,
 		close(fd);
 		return -1;
 	}
-	if (known_has_line(fd, line, len)) {
+	if (known_has_line(k->path, line, len)) {
 		close(fd);
 		return 0;
 	}
