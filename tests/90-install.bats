@@ -4,9 +4,20 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+# install_to PREFIX: install.sh PREFIX; on failure its output is shown
+# (CI once saw it exit 2, the status of a failed make, unexplained).
+install_to() {
+	run "$BATS_TEST_DIRNAME/../install.sh" "$1"
+	[ "$status" -eq 0 ] || {
+		echo "install.sh $1: exit $status; its output:" >&2
+		printf '%s\n' "$output" >&2
+		return 1
+	}
+}
+
 @test "install.sh installs binaries and man pages under PREFIX" {
 	prefix=$BATS_TEST_TMPDIR/prefix
-	run -0 "$BATS_TEST_DIRNAME/../install.sh" "$prefix"
+	install_to "$prefix"
 	[ -x "$prefix/bin/kdump-segment" ]
 	[ -f "$prefix/share/man/man1/kdump-segment.1" ]
 	[ -f "$prefix/share/man/man5/klog-segment.5" ]
@@ -16,7 +27,7 @@ load helpers
 
 @test "installed kdump-segment verifies a log written by the store" {
 	prefix=$BATS_TEST_TMPDIR/prefix
-	run -0 "$BATS_TEST_DIRNAME/../install.sh" "$prefix"
+	install_to "$prefix"
 	run -0 "$TOOLS_DIR/mklog" -n 500 -b 50 "$BATS_TEST_TMPDIR/t-0"
 	run -0 "$prefix/bin/kdump-segment" --verify "$BATS_TEST_TMPDIR/t-0"
 }
